@@ -1,0 +1,101 @@
+import type { FastifyRequest } from 'fastify'
+import { WebSocket } from 'ws'
+import { ERRORS, isAuthFrame, parseJson, type ErrorDefinition } from '../protocol/index.ts'
+import { authorizeVerdict } from './authorize.ts'
+import { Alarm } from './clock.ts'
+import type { ConnectionContext } from './connection.ts'
+import { isErrorDefinition } from './credential.ts'
+import type { Authorize, WsAuthClaims } from './options.ts'
+import { closeSocket, closeWithError } from './socket-io.ts'
+import type { VerifiedCredential } from './verifier.ts'
+
+export interface AuthFrameContext extends ConnectionContext {
+  readonly authTimeoutMs: number
+  readonly maxPreAuthPayload: number
+}
+
+// Application frames pipelined behind `auth` while it is being checked are held, in order,
+// up to this many; more is a protocol violation.
+const MAX_HELD_MESSAGES = 32
+
+const protoEmit = WebSocket.prototype.emit
+
+/**
+ * Auth-frame transport: the socket is open but unauthenticated until its first frame, an
+ * `auth` frame, carries a valid token. Nothing else is accepted before it, and the route
+ * handler is not called until it succeeds.
+ */
+export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, authorize: Authorize | undefined,
+  context: AuthFrameContext, onAuthenticated: (credential: VerifiedCredential) => void, onRefused: (error: ErrorDefinition) => void): void {
+  const { clock } = context
+  let settled = false
+  let checking = false
+  const held: Array<[Buffer, boolean]> = []
+  const alarm = new Alarm(clock)
+
+  const refuse = (error: ErrorDefinition): void => {
+    if (settled) return
+    settled = true
+    alarm.cancel()
+    onRefused(error)
+    closeWithError(socket, error, context.closeTimeoutMs, clock)
+  }
+
+  const accept = (credential: VerifiedCredential): void => {
+    if (settled || socket.readyState !== WebSocket.OPEN) return
+    settled = true
+    alarm.cancel()
+    // Restores ws's own emit: the authenticated connection installs its own filter.
+    delete (socket as Partial<WebSocket>).emit
+    onAuthenticated(credential)
+    for (const [data, isBinary] of held) socket.emit('message', data, isBinary)
+  }
+
+  const onMessage = (data: Buffer, isBinary: boolean): void => {
+    if (checking) {
+      if (held.length >= MAX_HELD_MESSAGES) refuse(ERRORS.frame_invalid)
+      else held.push([data, isBinary])
+      return
+    }
+    if (data.length > context.maxPreAuthPayload) {
+      settled = true
+      alarm.cancel()
+      onRefused(ERRORS.frame_invalid)
+      closeSocket(socket, 1009, 'message_too_big', context.closeTimeoutMs, clock)
+      return
+    }
+    const frame = isBinary ? undefined : parseJson(data.toString())
+    if (!isAuthFrame(frame)) {
+      refuse(ERRORS.frame_invalid)
+      return
+    }
+    const result = context.verifier.verify(frame.token)
+    if (isErrorDefinition(result)) {
+      refuse(result)
+      return
+    }
+    checking = true
+    const verdict = authorizeVerdict(authorize, result.claims as WsAuthClaims, request)
+    if (verdict instanceof Promise) {
+      verdict.then((v) => { v === undefined ? accept(result) : refuse(v) }, () => { refuse(ERRORS.unauthorized) })
+    } else if (verdict === undefined) {
+      accept(result)
+    } else {
+      refuse(verdict)
+    }
+  }
+
+  socket.emit = function gateEmit (this: WebSocket, event: string | symbol, data?: unknown, isBinary?: unknown): boolean {
+    if (event === 'message') {
+      if (!settled) onMessage(data as Buffer, isBinary as boolean)
+      return false
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
+  } as WebSocket['emit']
+  socket.once('close', () => {
+    settled = true
+    alarm.cancel()
+  })
+  alarm.set(clock.now() + context.authTimeoutMs, () => { refuse(ERRORS.auth_timeout) })
+}

@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { FastifyRequest } from 'fastify'
+import { WebSocket } from 'ws'
+import {
+  ERRORS, FrameType, MAX_TOKEN_LENGTH, isRenewFrame, parseJson, reservedTypeOf,
+  type AuthenticatedFrame, type ErrorCode, type ErrorDefinition, type RenewFrame
+} from '../protocol/index.ts'
+import { authorizeVerdict, type Verdict } from './authorize.ts'
+import { Alarm, type Clock } from './clock.ts'
+import { isErrorDefinition, type CredentialSource } from './credential.ts'
+import type { Authorize, WsAuthClaims } from './options.ts'
+import type { ConnectionRegistry } from './registry.ts'
+import { authErrorFrame, closeWithError, sendFrame } from './socket-io.ts'
+import type { TokenVerifier, VerifiedCredential } from './verifier.ts'
+
+/** What every connection of one plugin instance shares. */
+export interface ConnectionContext {
+  readonly verifier: TokenVerifier
+  readonly clock: Clock
+  readonly renewBeforeMs: number
+  readonly maxRenewalFailures: number
+  readonly closeTimeoutMs: number
+  readonly registry: ConnectionRegistry<AuthenticatedConnection>
+}
+
+export interface AuthenticatedConnectionEvents {
+  /** A renewal was accepted; `claims` are the new token's. */
+  renewed: [claims: WsAuthClaims]
+  /** A renewal was refused; the old deadline still holds. */
+  renewalRefused: [code: ErrorCode]
+  /** The socket closed, for any reason. */
+  close: [code: number]
+}
+
+// Protocol frames are recognised without parsing every application message: every
+// reserved type starts with `auth` or `renew`, so a text frame is parsed only if it
+// contains one of these byte sequences (and is small enough to be a protocol frame).
+const AUTH_NEEDLE = Buffer.from('"auth')
+const RENEW_NEEDLE = Buffer.from('"renew')
+const MAX_PROTOCOL_FRAME_BYTES = MAX_TOKEN_LENGTH + 512
+
+const OPEN = 0
+const CLOSING = 1
+const CLOSED = 2
+
+const protoEmit = WebSocket.prototype.emit
+const protoSend = WebSocket.prototype.send
+
+/**
+ * A live, authenticated WebSocket connection: its identity, its credential's deadline,
+ * and the renewal protocol. Available to the route handler as `request.wsAuth`.
+ *
+ * The deadline is enforced by one timer, not by re-verifying on each message; the only
+ * per-message work is one clock read and, for small text frames, a byte search.
+ */
+export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectionEvents> {
+  /** Unique id of this connection, sent to the client in `authenticated`. */
+  readonly id: string = randomUUID()
+  /** Where the credential came from. */
+  readonly source: CredentialSource
+  readonly #socket: WebSocket
+  readonly #request: FastifyRequest
+  readonly #context: ConnectionContext
+  readonly #authorize: Authorize | undefined
+  readonly #alarm: Alarm
+  #credential: VerifiedCredential
+  #renewRequiredSent = false
+  #failures = 0
+  #state = OPEN
+
+  constructor (socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource,
+    authorize: Authorize | undefined, context: ConnectionContext) {
+    super()
+    this.#socket = socket
+    this.#request = request
+    this.#credential = credential
+    this.source = source
+    this.#authorize = authorize
+    this.#context = context
+    this.#alarm = new Alarm(context.clock)
+  }
+
+  /** The token's `sub`. Pinned for the life of the connection: renewals must keep it. */
+  get subject (): string {
+    return this.#credential.subject
+  }
+
+  /** The token's `sid`, if any. Pinned like the subject. */
+  get sessionId (): string | undefined {
+    return this.#credential.sessionId
+  }
+
+  /** Claims of the current credential, replaced on each renewal. */
+  get claims (): WsAuthClaims {
+    return this.#credential.claims as WsAuthClaims
+  }
+
+  /** When the server closes the connection unless it renews (ms since epoch). */
+  get expiresAt (): number {
+    return this.#credential.deadline
+  }
+
+  get open (): boolean {
+    return this.#state === OPEN
+  }
+
+  /**
+   * Closes the connection with an `auth_error` of `code` and that code's close code.
+   * @returns whether the connection was open.
+   */
+  close (code: ErrorCode = 'credential_revoked', message?: string): boolean {
+    const error = ERRORS[code]
+    if (error === undefined) throw new TypeError(`unknown error code "${String(code)}"`)
+    const wasOpen = this.#closeWith(error, message)
+    if (wasOpen) this.#log('info', 'closed_by_server', { code }, 'websocket closed by the application')
+    return wasOpen
+  }
+
+  /** Wires the connection to its socket, sends `authenticated` and arms the deadline. */
+  start (): void {
+    const socket = this.#socket
+    const connection = this
+    // Intercepting emit lets the route handler use the plain `ws` socket API while the
+    // plugin filters protocol frames and late messages before any listener sees them.
+    socket.emit = function interceptEmit (this: WebSocket, event: string | symbol, data?: unknown, isBinary?: unknown): boolean {
+      if (event === 'message') {
+        return connection.#admit(data as Buffer, isBinary as boolean) && protoEmit.call(this, event, data, isBinary)
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
+    } as WebSocket['emit']
+    socket.send = function guardSend (this: WebSocket, data: unknown, options?: unknown, callback?: unknown) {
+      if (connection.#state === OPEN && connection.#context.clock.now() >= connection.#credential.deadline) connection.#expire()
+      // eslint-disable-next-line prefer-rest-params
+      return protoSend.apply(this, arguments as unknown as Parameters<WebSocket['send']>)
+    } as WebSocket['send']
+    socket.once('close', this.#onSocketClose)
+
+    const now = this.#context.clock.now()
+    const frame: AuthenticatedFrame = {
+      type: FrameType.Authenticated,
+      connectionId: this.id,
+      subject: this.subject,
+      expiresAt: this.expiresAt,
+      expiresIn: Math.max(0, this.expiresAt - now)
+    }
+    if (this.sessionId !== undefined) frame.sessionId = this.sessionId
+    sendFrame(socket, frame)
+    this.#schedule(now)
+  }
+
+  /** Whether an inbound message goes on to the application. */
+  #admit (data: Buffer, isBinary: boolean): boolean {
+    if (this.#state !== OPEN) return false
+    if (this.#context.clock.now() >= this.#credential.deadline) {
+      this.#expire()
+      return false
+    }
+    if (!isBinary && data.length <= MAX_PROTOCOL_FRAME_BYTES && (data.indexOf(RENEW_NEEDLE) !== -1 || data.indexOf(AUTH_NEEDLE) !== -1)) {
+      const frame = parseJson(data.toString())
+      const type = reservedTypeOf(frame)
+      if (type === undefined) return true
+      if (type === FrameType.Renew && isRenewFrame(frame)) this.#renew(frame)
+      else this.#refuseRenewal(ERRORS.frame_invalid, idOf(frame))
+      return false
+    }
+    return true
+  }
+
+  #schedule (now: number): void {
+    const deadline = this.#credential.deadline
+    if (!this.#renewRequiredSent) {
+      const renewAt = deadline - this.#context.renewBeforeMs
+      if (renewAt > now) {
+        this.#alarm.set(renewAt, this.#onRenewDue)
+        return
+      }
+      this.#sendRenewRequired(now)
+    }
+    this.#alarm.set(deadline, this.#onDeadline)
+  }
+
+  #onRenewDue = (): void => {
+    this.#schedule(this.#context.clock.now())
+  }
+
+  #onDeadline = (): void => {
+    this.#expire()
+  }
+
+  #sendRenewRequired (now: number): void {
+    this.#renewRequiredSent = true
+    const expiresAt = this.#credential.deadline
+    sendFrame(this.#socket, { type: FrameType.RenewRequired, expiresAt, expiresIn: Math.max(0, expiresAt - now) })
+    this.#log('debug', 'renew_required', { expiresAt }, 'renewal requested')
+  }
+
+  #expire (): void {
+    const lateMs = this.#context.clock.now() - this.#credential.deadline
+    if (this.#closeWith(ERRORS.credential_expired)) {
+      this.#log('info', 'expired', { lateMs }, 'websocket credential expired; closing')
+    }
+  }
+
+  #renew (frame: RenewFrame): void {
+    const result = this.#context.verifier.verify(frame.token)
+    if (isErrorDefinition(result)) {
+      this.#refuseRenewal(result, frame.id)
+      return
+    }
+    if (result.subject !== this.subject || result.sessionId !== this.sessionId) {
+      this.#refuseRenewal(ERRORS.subject_mismatch, frame.id)
+      return
+    }
+    const verdict = authorizeVerdict(this.#authorize, result.claims as WsAuthClaims, this.#request)
+    if (verdict instanceof Promise) {
+      verdict.then((v) => { this.#completeRenewal(result, v, frame.id) }, () => { this.#refuseRenewal(ERRORS.unauthorized, frame.id) })
+    } else {
+      this.#completeRenewal(result, verdict, frame.id)
+    }
+  }
+
+  #completeRenewal (credential: VerifiedCredential, verdict: Verdict, id: string | undefined): void {
+    // Renewal racing the deadline has exactly one outcome: once expired, it stays expired.
+    if (this.#state !== OPEN) return
+    const now = this.#context.clock.now()
+    if (now >= this.#credential.deadline) {
+      this.#expire()
+      return
+    }
+    if (verdict !== undefined) {
+      this.#refuseRenewal(verdict, id)
+      return
+    }
+    // A token that expires before the current one would roll claims back (a replayed
+    // older token may carry scopes since removed), so it is refused.
+    if (credential.deadline < this.#credential.deadline) {
+      this.#refuseRenewal(ERRORS.token_stale, id)
+      return
+    }
+    this.#credential = credential
+    this.#failures = 0
+    this.#renewRequiredSent = false
+    this.#schedule(now)
+    const expiresAt = credential.deadline
+    const frame = { type: FrameType.Renewed, expiresAt, expiresIn: Math.max(0, expiresAt - now) } as const
+    sendFrame(this.#socket, id === undefined ? frame : { ...frame, id })
+    this.#log('debug', 'renewed', { expiresAt }, 'websocket credential renewed')
+    this.emit('renewed', credential.claims as WsAuthClaims)
+  }
+
+  #refuseRenewal (error: ErrorDefinition, id: string | undefined): void {
+    if (this.#state !== OPEN) return
+    this.#failures++
+    sendFrame(this.#socket, authErrorFrame(error, false, error.message, id))
+    this.#log('info', 'renewal_refused', { code: error.code, failures: this.#failures }, 'websocket renewal refused')
+    this.emit('renewalRefused', error.code)
+    if (this.#failures >= this.#context.maxRenewalFailures) this.#closeWith(ERRORS.renewal_attempts_exceeded)
+  }
+
+  #closeWith (error: ErrorDefinition, message?: string): boolean {
+    if (this.#state !== OPEN) return false
+    this.#state = CLOSING
+    this.#alarm.cancel()
+    this.#context.registry.remove(this)
+    closeWithError(this.#socket, error, this.#context.closeTimeoutMs, this.#context.clock, message)
+    return true
+  }
+
+  #onSocketClose = (code: number): void => {
+    this.#state = CLOSED
+    this.#alarm.cancel()
+    this.#context.registry.remove(this)
+    this.#log('debug', 'closed', { closeCode: code }, 'websocket closed')
+    this.emit('close', code)
+  }
+
+  #log (level: 'info' | 'debug', event: string, fields: Record<string, unknown>, message: string): void {
+    this.#request.log[level]({ event: `ws_auth.${event}`, connectionId: this.id, subject: this.subject, ...fields }, message)
+  }
+}
+
+function idOf (frame: unknown): string | undefined {
+  const id = (frame as { id?: unknown }).id
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined
+}

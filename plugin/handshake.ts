@@ -1,0 +1,220 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { WebSocket } from 'ws'
+import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
+import { awaitAuthFrame, type AuthFrameContext } from './auth-frame.ts'
+import { authorizeVerdict, type Verdict } from './authorize.ts'
+import { AuthenticatedConnection } from './connection.ts'
+import { isErrorDefinition, tokenFromSubprotocols, type CookieCredential, type CredentialSource } from './credential.ts'
+import type { RefusalMode, ResolvedRouteOptions, WsAuthClaims } from './options.ts'
+import type { OriginPolicy } from './origin.ts'
+import { closeWithError } from './socket-io.ts'
+import type { VerifiedCredential } from './verifier.ts'
+
+/** Set on the raw request by the upgrade listener when the URL query carried a credential. */
+export const kQueryCredential = Symbol('fastify-ws-auth.queryCredential')
+
+/** Outcome of the pre-upgrade checks, read by the handler once the socket is open. */
+export interface HandshakeOutcome {
+  readonly credential?: VerifiedCredential
+  readonly source?: CredentialSource
+  /** Refused, to be told over the socket (refusal mode `close`). */
+  readonly refusal?: ErrorDefinition
+}
+
+export interface HandshakeContext extends AuthFrameContext {
+  readonly origins: OriginPolicy | undefined
+  readonly cookie: CookieCredential | undefined
+  readonly refusal: RefusalMode
+}
+
+const outcomes = new WeakMap<FastifyRequest, HandshakeOutcome>()
+
+function refuseWithStatus (reply: FastifyReply, error: ErrorDefinition): void {
+  reply.code(error.status).header('cache-control', 'no-store').send({
+    statusCode: error.status,
+    code: error.code,
+    error: STATUS_CODES[error.status],
+    message: error.message
+  })
+}
+
+function logRefusal (request: FastifyRequest, error: ErrorDefinition, phase: 'handshake' | 'auth_frame'): void {
+  request.log.info({
+    event: 'ws_auth.refused',
+    code: error.code,
+    phase,
+    remoteAddress: request.ip,
+    origin: request.headers.origin
+  }, 'websocket authentication refused')
+}
+
+/**
+ * Builds the route's `onRequest` hook: everything is checked before the 101 response,
+ * cheapest first (query, Origin, credential shape), cryptography last.
+ */
+export function createHandshakeHook (route: ResolvedRouteOptions, context: HandshakeContext) {
+  const { origins, cookie, verifier } = context
+
+  // Browsers hide the status of a refused upgrade, so for them a credential error is
+  // told over the socket; errors that must not even upgrade always use a status.
+  const tellOverSocket = (request: FastifyRequest, error: ErrorDefinition): boolean => {
+    if (error === ERRORS.origin_not_allowed || error.status === 400) return false
+    if (context.refusal === 'close') return true
+    return context.refusal === 'auto' && request.headers.origin !== undefined
+  }
+
+  const refuse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: ErrorDefinition): void => {
+    logRefusal(request, error, 'handshake')
+    if (tellOverSocket(request, error)) {
+      outcomes.set(request, { refusal: error })
+      done()
+    } else {
+      refuseWithStatus(reply, error)
+    }
+  }
+
+  const settle = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction,
+    credential: VerifiedCredential, source: CredentialSource, verdict: Verdict): void => {
+    if (verdict !== undefined) {
+      refuse(request, reply, done, verdict)
+      return
+    }
+    outcomes.set(request, { credential, source })
+    done()
+  }
+
+  return function wsAuthHandshake (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    // A plain GET to a WebSocket route is answered 404 by @fastify/websocket.
+    if (!request.ws) {
+      done()
+      return
+    }
+    if ((request.raw as { [kQueryCredential]?: boolean })[kQueryCredential] === true) {
+      refuse(request, reply, done, ERRORS.credential_in_query)
+      return
+    }
+    const headers = request.headers
+    const origin = headers.origin
+    if (origins !== undefined && origin !== undefined && !origins.allows(origin)) {
+      refuse(request, reply, done, ERRORS.origin_not_allowed)
+      return
+    }
+
+    const fromProtocol = tokenFromSubprotocols(headers['sec-websocket-protocol'], verifier.maxTokenLength)
+    if (isErrorDefinition(fromProtocol)) {
+      refuse(request, reply, done, fromProtocol)
+      return
+    }
+    let token = fromProtocol
+    let source: CredentialSource = 'subprotocol'
+    if (cookie !== undefined) {
+      const fromCookie = cookie.read(headers.cookie, verifier.maxTokenLength)
+      if (isErrorDefinition(fromCookie)) {
+        refuse(request, reply, done, fromCookie)
+        return
+      }
+      if (fromCookie !== undefined) {
+        if (token !== undefined && token !== fromCookie) {
+          refuse(request, reply, done, ERRORS.credential_ambiguous)
+          return
+        }
+        if (token === undefined) {
+          // A cookie is ambient: only a known Origin proves the page asked for this.
+          if (origin === undefined) {
+            refuse(request, reply, done, ERRORS.origin_not_allowed)
+            return
+          }
+          token = fromCookie
+          source = 'cookie'
+        }
+      }
+    }
+
+    if (token === undefined) {
+      if (route.authFrame) {
+        outcomes.set(request, {})
+        done()
+      } else {
+        refuse(request, reply, done, ERRORS.credential_missing)
+      }
+      return
+    }
+
+    const result = verifier.verify(token)
+    if (isErrorDefinition(result)) {
+      refuse(request, reply, done, result)
+      return
+    }
+    const verdict = authorizeVerdict(route.authorize, result.claims as WsAuthClaims, request)
+    if (verdict instanceof Promise) {
+      verdict.then((v) => { settle(request, reply, done, result, source, v) }, () => { refuse(request, reply, done, ERRORS.unauthorized) })
+    } else {
+      settle(request, reply, done, result, source, verdict)
+    }
+  }
+}
+
+/**
+ * Runs a handler outside @fastify/websocket's call (after an `auth` frame), so its
+ * errors are caught here: a throwing handler closes its socket with 1011, never the process.
+ */
+function runDetached (socket: WebSocket, request: FastifyRequest, run: () => unknown): void {
+  const fail = (err: unknown): void => {
+    request.log.error({ event: 'ws_auth.handler_error', err }, 'websocket route handler failed')
+    if (socket.readyState === socket.OPEN) socket.close(1011, 'internal_error')
+  }
+  try {
+    const result = run()
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(undefined, fail)
+    }
+  } catch (err) {
+    fail(err)
+  }
+}
+
+export type WebsocketHandler = (this: unknown, socket: WebSocket, request: FastifyRequest) => unknown
+
+/**
+ * Wraps the route's WebSocket handler: it runs only for an authenticated connection,
+ * after `authenticated` was sent, with `request.wsAuth` set.
+ */
+export function createAuthenticatedHandler (handler: WebsocketHandler, route: ResolvedRouteOptions, context: HandshakeContext): WebsocketHandler {
+  const open = (thisArg: unknown, socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource): unknown => {
+    const connection = new AuthenticatedConnection(socket, request, credential, source, route.authorize, context)
+    request.wsAuth = connection
+    context.registry.add(connection)
+    connection.start()
+    request.log.info({
+      event: 'ws_auth.accepted',
+      connectionId: connection.id,
+      subject: connection.subject,
+      sessionId: connection.sessionId,
+      source,
+      expiresAt: connection.expiresAt,
+      remoteAddress: request.ip,
+      origin: request.headers.origin
+    }, 'websocket authenticated')
+    return handler.call(thisArg, socket, request)
+  }
+
+  return function wsAuthHandler (this: unknown, socket: WebSocket, request: FastifyRequest): unknown {
+    const outcome = outcomes.get(request)
+    outcomes.delete(request)
+    if (outcome === undefined) {
+      // Unreachable while the hook runs first; fail closed if a future change breaks that.
+      closeWithError(socket, ERRORS.internal_error, context.closeTimeoutMs, context.clock)
+      return undefined
+    }
+    if (outcome.refusal !== undefined) {
+      closeWithError(socket, outcome.refusal, context.closeTimeoutMs, context.clock)
+      return undefined
+    }
+    if (outcome.credential !== undefined) return open(this, socket, request, outcome.credential, outcome.source as CredentialSource)
+    awaitAuthFrame(socket, request, route.authorize, context,
+      (credential) => { runDetached(socket, request, () => open(this, socket, request, credential, 'auth_frame')) },
+      (error) => { logRefusal(request, error, 'auth_frame') })
+    return undefined
+  }
+}

@@ -1,0 +1,196 @@
+import type { IncomingMessage } from 'node:http'
+import fastifyJwt from '@fastify/jwt'
+import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket'
+import type {
+  ContextConfigDefault, FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchema,
+  FastifyTypeProvider, FastifyTypeProviderDefault, RawReplyDefaultExpression, RawRequestDefaultExpression,
+  RawServerBase, RawServerDefault, RouteGenericInterface
+} from 'fastify'
+import fp from 'fastify-plugin'
+import type { WebSocket } from 'ws'
+import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, SUBPROTOCOL, type ErrorCode } from '../protocol/index.ts'
+import { systemClock } from './clock.ts'
+import { AuthenticatedConnection } from './connection.ts'
+import { CookieCredential } from './credential.ts'
+import { NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
+import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
+import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
+import { redactQueryCredential } from './query-credential.ts'
+import { ConnectionRegistry, type ConnectionSelector } from './registry.ts'
+import { TokenVerifier, type SignatureVerifier } from './verifier.ts'
+
+export interface CloseConnectionsOptions {
+  /** Error code sent in `auth_error`; its close code closes the socket. @default 'credential_revoked' */
+  code?: ErrorCode
+  /** Message for `auth_error`, replacing the code's default text. */
+  message?: string
+}
+
+/** `fastify.wsAuth`: the live connections of this process. */
+export interface WsAuthApi {
+  /** Number of live authenticated connections. */
+  readonly size: number
+  /** A live connection by id. */
+  get (connectionId: string): AuthenticatedConnection | undefined
+  /** Every live authenticated connection. */
+  connections (): IterableIterator<AuthenticatedConnection>
+  /**
+   * Closes every live connection matching all fields of `selector` (a subject, a session,
+   * a connection id) with an `auth_error` and the error code's close code.
+   * @returns how many connections were closed.
+   */
+  close (selector: ConnectionSelector, options?: CloseConnectionsOptions): number
+}
+
+declare module 'fastify' {
+  /* eslint-disable @typescript-eslint/no-unused-vars */
+  interface RouteShorthandOptions<
+    RawServer extends RawServerBase = RawServerDefault,
+    RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+    RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
+    RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+    ContextConfig = ContextConfigDefault,
+    SchemaCompiler extends FastifySchema = FastifySchema,
+    TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+    Logger extends FastifyBaseLogger = FastifyBaseLogger
+  > {
+  /* eslint-enable @typescript-eslint/no-unused-vars */
+    /** Authenticate this WebSocket route with fastify-ws-auth. Requires `websocket: true`. */
+    wsAuth?: true | WsAuthRouteOptions
+  }
+
+  interface FastifyInstance {
+    wsAuth: WsAuthApi
+  }
+
+  interface FastifyRequest {
+    /** The authenticated connection, on routes with `wsAuth` (`null` elsewhere). */
+    wsAuth: AuthenticatedConnection
+  }
+}
+
+function selectsProtocol (protocols: Set<string>): string | false {
+  if (protocols.has(SUBPROTOCOL)) return SUBPROTOCOL
+  // ws would select the first entry offered; never let that be a credential.
+  for (const protocol of protocols) {
+    if (!protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX)) return protocol
+  }
+  return false
+}
+
+const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (fastify: FastifyInstance, options: WsAuthOptions) {
+  const config = resolveOptions(options)
+  if (fastify.hasDecorator('websocketServer')) throw new WebsocketAlreadyRegisteredError()
+  const clock = config.clock ?? systemClock
+
+  // @fastify/jwt lives in its own encapsulated scope so that the application can still
+  // register @fastify/jwt (its `jwt` decorator) for its HTTP routes.
+  let verifySignature: SignatureVerifier | undefined
+  await fastify.register(async function wsAuthJwt (scope) {
+    await scope.register(fastifyJwt, {
+      secret: config.key,
+      // Time claims are checked by claims.ts against the plugin's clock.
+      verify: { algorithms: config.algorithms, ignoreExpiration: true, ignoreNotBefore: true }
+    })
+    const jwt = scope.jwt
+    verifySignature = (token) => jwt.verify(token)
+  })
+
+  const registry = new ConnectionRegistry<AuthenticatedConnection>()
+  const context: HandshakeContext = {
+    verifier: new TokenVerifier(verifySignature as SignatureVerifier, {
+      issuers: config.issuers,
+      audiences: config.audiences,
+      clockToleranceMs: config.clockToleranceMs
+    }, config.maxTokenLength, clock),
+    clock,
+    registry,
+    renewBeforeMs: config.renewBeforeMs,
+    maxRenewalFailures: config.maxRenewalFailures,
+    closeTimeoutMs: config.closeTimeoutMs,
+    authTimeoutMs: config.authTimeoutMs,
+    maxPreAuthPayload: config.maxPreAuthPayload,
+    origins: config.origins,
+    cookie: config.cookieName === undefined ? undefined : new CookieCredential(config.cookieName),
+    refusal: config.refusal
+  }
+
+  // Added before @fastify/websocket registers its own onRoute hook, so the handler
+  // wrapped here is the one @fastify/websocket calls after the upgrade.
+  fastify.addHook('onRoute', (route) => {
+    if (route.wsAuth === undefined) return
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.every((method) => method === 'HEAD')) return
+    if (route.websocket !== true) throw new NotAWebsocketRouteError(route.url)
+    const routeOptions = resolveRouteOptions(route.url, route.wsAuth, config)
+    const hook = createHandshakeHook(routeOptions, context)
+    route.onRequest = route.onRequest === undefined
+      ? [hook]
+      : [...(Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]), hook]
+    route.handler = createAuthenticatedHandler(route.handler as unknown as WebsocketHandler, routeOptions, context) as unknown as typeof route.handler
+  })
+
+  const wsOptions = {
+    ...config.websocket,
+    // ws selects the first offered subprotocol by default, which could be the token.
+    handleProtocols: selectsProtocol
+  }
+  await fastify.register(fastifyWebsocket, {
+    options: wsOptions as NonNullable<WebsocketPluginOptions['options']>,
+    // @fastify/websocket's default handler terminates the socket, which can drop the
+    // close frame ws has just queued (a client would see 1006 instead of 1009).
+    errorHandler (error: Error & { code?: string }, socket: WebSocket, request: FastifyRequest) {
+      if (typeof error.code === 'string' && (error.code.startsWith('WS_ERR_') || error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        request.log.debug({ event: 'ws_auth.socket_error', code: error.code }, 'websocket protocol error')
+        return
+      }
+      request.log.error({ event: 'ws_auth.handler_error', err: error }, 'websocket route handler failed')
+      if (socket.readyState === socket.OPEN) socket.close(1011, ERRORS.internal_error.code)
+    }
+  })
+
+  // Runs before Fastify routes (and logs) the upgrade request: a credential in the query
+  // is redacted from the URL and the request is marked so authenticated routes refuse it.
+  const onUpgrade = (request: IncomingMessage): void => {
+    const url = request.url
+    if (url === undefined || url.indexOf('?') === -1) return
+    const redacted = redactQueryCredential(url)
+    if (redacted === undefined) return
+    request.url = redacted;
+    (request as { [kQueryCredential]?: boolean })[kQueryCredential] = true
+  }
+  fastify.server.prependListener('upgrade', onUpgrade)
+
+  const api: WsAuthApi = {
+    get size () { return registry.size },
+    get: (id) => registry.get(id),
+    connections: () => registry.values(),
+    close (selector, closeOptions = {}) {
+      let closed = 0
+      for (const connection of registry.select(selector)) {
+        if (connection.close(closeOptions.code ?? 'credential_revoked', closeOptions.message)) closed++
+      }
+      return closed
+    }
+  }
+  fastify.decorate('wsAuth', api)
+  fastify.decorateRequest('wsAuth', null as unknown as AuthenticatedConnection)
+
+  fastify.addHook('onClose', (_instance, done) => {
+    fastify.server.removeListener('upgrade', onUpgrade)
+    done()
+  })
+}
+
+/** The fastify-ws-auth plugin. */
+export const fastifyWsAuth = fp(plugin, { fastify: '5.x', name: 'fastify-ws-auth' })
+export default fastifyWsAuth
+
+export { AuthenticatedConnection, type AuthenticatedConnectionEvents } from './connection.ts'
+export type { Clock } from './clock.ts'
+export type { CredentialSource } from './credential.ts'
+export type { ConnectionSelector } from './registry.ts'
+export type { StandardClaims } from './claims.ts'
+export type { Authorize, RefusalMode, SigningAlgorithm, WsAuthClaims, WsAuthOptions, WsAuthRouteOptions, WsAuthVerifyOptions } from './options.ts'
+export { InvalidOptionError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
+export * from '../protocol/index.ts'

@@ -1,0 +1,262 @@
+import type { Algorithm } from 'fast-jwt'
+import type { FastifyRequest } from 'fastify'
+import type { ServerOptions as WsServerOptions } from 'ws'
+import { MAX_TOKEN_LENGTH } from '../protocol/index.ts'
+import type { StandardClaims } from './claims.ts'
+import { MAX_TIMER_DELAY_MS, type Clock } from './clock.ts'
+import { InvalidOptionError } from './errors.ts'
+import { OriginPolicy } from './origin.ts'
+
+/** Claims of a verified token. Augment this interface to type your own claims. */
+export interface WsAuthClaims extends StandardClaims {}
+
+/**
+ * Decides whether a verified identity may use a route. Called at the handshake and again
+ * on every renewal. Return `false` to refuse with `forbidden` (HTTP 403 before the
+ * upgrade, close code 4403 after it; a refused renewal keeps the old deadline). A throw
+ * or rejection refuses with the generic `unauthorized` and is logged by its message only.
+ */
+export type Authorize = (claims: WsAuthClaims, request: FastifyRequest) => boolean | Promise<boolean>
+
+export type SigningAlgorithm = Exclude<Algorithm, 'none'>
+
+export interface WsAuthVerifyOptions {
+  /** Accepted signing algorithms. Required; `none` is never accepted. All must fit `key`. */
+  algorithms: readonly SigningAlgorithm[]
+  /**
+   * The one verification key: an HMAC secret (at least as many bytes as the hash, e.g.
+   * 32 for HS256) or a PEM public key. fast-jwt binds it to its algorithm family, so an
+   * HS256 token "signed" with an RSA/EC public key is refused.
+   */
+  key: string | Buffer
+  /** Accepted `iss` values. When set, `iss` is required and must equal one of them. */
+  issuer?: string | readonly string[]
+  /** Accepted audiences. When set, `aud` is required and must contain one of them. */
+  audience?: string | readonly string[]
+  /** Allowed clock skew, in seconds, for `exp` and `nbf`. @default 0 (at most 300) */
+  clockTolerance?: number
+  /** Longest token accepted, in characters. @default 8192 */
+  maxTokenLength?: number
+}
+
+export type RefusalMode = 'auto' | 'status' | 'close'
+
+export interface WsAuthOptions {
+  /** Token verification. Required. */
+  verify: WsAuthVerifyOptions
+  /**
+   * Exact list of allowed Origins (`scheme://host[:port]`). A handshake with an Origin
+   * not in it is refused with 403 `origin_not_allowed`; one without Origin is allowed
+   * only when its credential is not a cookie. Required when `cookie` is set.
+   * @default undefined (Origin not checked)
+   */
+  allowedOrigins?: readonly string[]
+  /** Accept the credential from this HttpOnly cookie. Requires `allowedOrigins`. @default undefined (off) */
+  cookie?: { name: string }
+  /**
+   * How long before the deadline `renew_required` is sent, in ms. If less time than this
+   * is left when a credential is accepted, `renew_required` is sent at once.
+   * @default 30000
+   */
+  renewBefore?: number
+  /** Failed renewals in a row before the connection is closed with 4429 `renewal_attempts_exceeded`. @default 3 */
+  maxRenewalFailures?: number
+  /** Time a client has to send its `auth` frame on routes that allow it, in ms; then 4408 `auth_timeout`. @default 5000 */
+  authTimeout?: number
+  /** Largest message accepted before authentication, in bytes (auth-frame mode); larger closes with 1009. @default 16384 */
+  maxPreAuthPayload?: number
+  /**
+   * How a handshake with a bad credential is refused. `status`: an HTTP error response.
+   * `close`: the upgrade completes, the server sends one `auth_error` and closes with its
+   * close code, and the route handler never runs (browsers hide HTTP statuses of failed
+   * upgrades, but not close codes). `auto`: `close` when the request has an Origin header
+   * (it comes from a browser), `status` otherwise. Malformed requests, foreign Origins and
+   * query credentials are always refused with an HTTP status.
+   * @default 'auto'
+   */
+  refusal?: RefusalMode
+  /** Authorization hook for every authenticated route; a route's own `authorize` replaces it. */
+  authorize?: Authorize
+  /** After the server sends a close frame, how long the peer has to answer before the socket is destroyed, in ms. @default 2000 */
+  closeTimeout?: number
+  /** Options for the `ws` server (passed to @fastify/websocket). `maxPayload` defaults to 1 MiB here. */
+  websocket?: Omit<WsServerOptions, 'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols'>
+  /** Time source for deadlines. @default the system clock */
+  clock?: Clock
+}
+
+export interface WsAuthRouteOptions {
+  /** Accept the credential in an `auth` frame after the upgrade when the handshake carried none. @default false */
+  authFrame?: boolean
+  /** Authorization for this route, replacing the plugin-wide `authorize`. */
+  authorize?: Authorize
+}
+
+const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set([
+  'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'
+])
+const HMAC_MIN_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 }
+
+export interface ResolvedOptions {
+  readonly algorithms: SigningAlgorithm[]
+  readonly key: string | Buffer
+  readonly issuers: readonly string[] | undefined
+  readonly audiences: readonly string[] | undefined
+  readonly clockToleranceMs: number
+  readonly maxTokenLength: number
+  readonly origins: OriginPolicy | undefined
+  readonly cookieName: string | undefined
+  readonly renewBeforeMs: number
+  readonly maxRenewalFailures: number
+  readonly authTimeoutMs: number
+  readonly maxPreAuthPayload: number
+  readonly refusal: RefusalMode
+  readonly authorize: Authorize | undefined
+  readonly closeTimeoutMs: number
+  readonly websocket: WsServerOptions
+  readonly clock: Clock | undefined
+}
+
+function fail (option: string, problem: string): never {
+  throw new InvalidOptionError(option, problem)
+}
+
+function nonNegativeInteger (option: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    fail(option, `must be an integer from 0 to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+function stringList (option: string, value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) {
+    fail(option, 'must be a non-empty string or a non-empty array of non-empty strings')
+  }
+  return Object.freeze([...list] as string[])
+}
+
+function isPem (key: string | Buffer): boolean {
+  return key.toString('utf8', 0, 64).includes('-----BEGIN')
+}
+
+function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedOptions, 'algorithms' | 'key' | 'issuers' | 'audiences' | 'clockToleranceMs' | 'maxTokenLength'> {
+  if (verify === undefined || typeof verify !== 'object') fail('verify', 'is required: { algorithms, key }')
+  const { algorithms, key } = verify
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    fail('verify.algorithms', 'must list the accepted signing algorithms, e.g. ["HS256"]')
+  }
+  for (const alg of algorithms) {
+    if (typeof alg === 'string' && alg.toLowerCase() === 'none') fail('verify.algorithms', 'must not contain "none": unsigned tokens are never accepted')
+    if (!SUPPORTED_ALGORITHMS.has(alg)) fail('verify.algorithms', `contains unsupported algorithm "${String(alg)}"`)
+  }
+  if (new Set(algorithms).size !== algorithms.length) fail('verify.algorithms', 'lists an algorithm twice')
+  if (!(typeof key === 'string' || Buffer.isBuffer(key)) || key.length === 0) {
+    fail('verify.key', 'must be a non-empty string or Buffer (an HMAC secret or a PEM public key)')
+  }
+  const hmac = algorithms.filter((alg) => alg.startsWith('HS'))
+  if (hmac.length > 0 && hmac.length !== algorithms.length) {
+    fail('verify.algorithms', 'mixes HMAC and public-key algorithms: one key serves one algorithm family')
+  }
+  if (hmac.length > 0) {
+    if (isPem(key)) fail('verify.key', 'is a PEM key but the algorithms are HMAC: a public key must never be used as an HMAC secret')
+    const bytes = Buffer.byteLength(key)
+    for (const alg of hmac) {
+      const min = HMAC_MIN_KEY_BYTES[alg] as number
+      if (bytes < min) fail('verify.key', `is ${bytes} bytes; ${alg} needs at least ${min} (RFC 7518 §3.2)`)
+    }
+  } else if (!isPem(key)) {
+    fail('verify.key', 'must be a PEM public key for public-key algorithms')
+  }
+  const clockTolerance = verify.clockTolerance ?? 0
+  if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) {
+    fail('verify.clockTolerance', `must be a number of seconds from 0 to 300, got ${String(clockTolerance)}`)
+  }
+  return {
+    algorithms: [...algorithms],
+    key,
+    issuers: stringList('verify.issuer', verify.issuer),
+    audiences: stringList('verify.audience', verify.audience),
+    clockToleranceMs: Math.round(clockTolerance * 1000),
+    maxTokenLength: nonNegativeInteger('verify.maxTokenLength', verify.maxTokenLength, 8192, MAX_TOKEN_LENGTH) || fail('verify.maxTokenLength', 'must be positive')
+  }
+}
+
+function resolveAuthorize (option: string, value: unknown): Authorize | undefined {
+  if (value !== undefined && typeof value !== 'function') fail(option, 'must be a function (claims, request) => boolean | Promise<boolean>')
+  return value as Authorize | undefined
+}
+
+export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') fail('options', 'must be an object')
+  const verify = resolveVerify(options.verify)
+
+  let origins: OriginPolicy | undefined
+  if (options.allowedOrigins !== undefined) {
+    if (!Array.isArray(options.allowedOrigins) || options.allowedOrigins.length === 0) {
+      fail('allowedOrigins', 'must be a non-empty array of origins such as "https://app.example.com"')
+    }
+    try {
+      origins = new OriginPolicy(options.allowedOrigins)
+    } catch (err) {
+      fail('allowedOrigins', (err as Error).message)
+    }
+  }
+
+  let cookieName: string | undefined
+  if (options.cookie !== undefined) {
+    const name = options.cookie?.name
+    if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) fail('cookie.name', 'must be a valid cookie name')
+    if (origins === undefined) {
+      fail('allowedOrigins', 'is required with cookie credentials: a browser sends cookies with cross-site WebSocket handshakes, so only the Origin check stops cross-site hijacking')
+    }
+    cookieName = name
+  }
+
+  const refusal = options.refusal ?? 'auto'
+  if (refusal !== 'auto' && refusal !== 'status' && refusal !== 'close') fail('refusal', 'must be "auto", "status" or "close"')
+
+  const clock = options.clock
+  if (clock !== undefined && (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function')) {
+    fail('clock', 'must have now(), setTimeout() and clearTimeout()')
+  }
+
+  const websocket = options.websocket ?? {}
+  if (typeof websocket !== 'object') fail('websocket', 'must be an object of ws server options')
+  for (const forbidden of ['noServer', 'server', 'port', 'host', 'path', 'handleProtocols']) {
+    if (forbidden in websocket) fail(`websocket.${forbidden}`, 'is managed by fastify-ws-auth and cannot be set')
+  }
+
+  return {
+    ...verify,
+    origins,
+    cookieName,
+    renewBeforeMs: nonNegativeInteger('renewBefore', options.renewBefore, 30_000),
+    maxRenewalFailures: nonNegativeInteger('maxRenewalFailures', options.maxRenewalFailures, 3, 1000) || fail('maxRenewalFailures', 'must be at least 1'),
+    authTimeoutMs: nonNegativeInteger('authTimeout', options.authTimeout, 5000, MAX_TIMER_DELAY_MS) || fail('authTimeout', 'must be positive'),
+    maxPreAuthPayload: nonNegativeInteger('maxPreAuthPayload', options.maxPreAuthPayload, 16_384) || fail('maxPreAuthPayload', 'must be positive'),
+    refusal,
+    authorize: resolveAuthorize('authorize', options.authorize),
+    closeTimeoutMs: nonNegativeInteger('closeTimeout', options.closeTimeout, 2000, MAX_TIMER_DELAY_MS),
+    websocket: { maxPayload: 1024 * 1024, perMessageDeflate: false, ...websocket },
+    clock
+  }
+}
+
+
+export interface ResolvedRouteOptions {
+  readonly authFrame: boolean
+  readonly authorize: Authorize | undefined
+}
+
+export function resolveRouteOptions (url: string, value: true | WsAuthRouteOptions, defaults: ResolvedOptions): ResolvedRouteOptions {
+  if (value === true) return { authFrame: false, authorize: defaults.authorize }
+  if (typeof value !== 'object' || value === null) fail(`wsAuth (route ${url})`, 'must be true or an object')
+  if (value.authFrame !== undefined && typeof value.authFrame !== 'boolean') fail(`wsAuth.authFrame (route ${url})`, 'must be a boolean')
+  return {
+    authFrame: value.authFrame ?? false,
+    authorize: resolveAuthorize(`wsAuth.authorize (route ${url})`, value.authorize) ?? defaults.authorize
+  }
+}

@@ -1,0 +1,84 @@
+/** The identity of a live connection, as the registry indexes it. */
+export interface RegisteredConnection {
+  readonly id: string
+  readonly subject: string
+  readonly sessionId: string | undefined
+}
+
+/** Which live connections an operation applies to; at least one field. */
+export interface ConnectionSelector {
+  connectionId?: string
+  subject?: string
+  sessionId?: string
+}
+
+/**
+ * Live authenticated connections of this process, indexed by id, subject and session so
+ * that revoking a subject or a session finds its sockets without a scan. A shared store
+ * (a later Redis layer) feeds the same `select` through the plugin's `close` API.
+ */
+export class ConnectionRegistry<C extends RegisteredConnection> {
+  readonly #byId = new Map<string, C>()
+  readonly #bySubject = new Map<string, Set<C>>()
+  readonly #bySession = new Map<string, Set<C>>()
+
+  get size (): number {
+    return this.#byId.size
+  }
+
+  get (id: string): C | undefined {
+    return this.#byId.get(id)
+  }
+
+  values (): IterableIterator<C> {
+    return this.#byId.values()
+  }
+
+  add (connection: C): void {
+    this.#byId.set(connection.id, connection)
+    index(this.#bySubject, connection.subject, connection)
+    if (connection.sessionId !== undefined) index(this.#bySession, connection.sessionId, connection)
+  }
+
+  remove (connection: C): void {
+    if (this.#byId.get(connection.id) !== connection) return
+    this.#byId.delete(connection.id)
+    unindex(this.#bySubject, connection.subject, connection)
+    if (connection.sessionId !== undefined) unindex(this.#bySession, connection.sessionId, connection)
+  }
+
+  /** Connections matching every field of `selector`. */
+  select (selector: ConnectionSelector): C[] {
+    let candidates: Iterable<C>
+    if (selector.connectionId !== undefined) {
+      const one = this.#byId.get(selector.connectionId)
+      candidates = one === undefined ? [] : [one]
+    } else if (selector.sessionId !== undefined) {
+      candidates = this.#bySession.get(selector.sessionId) ?? []
+    } else if (selector.subject !== undefined) {
+      candidates = this.#bySubject.get(selector.subject) ?? []
+    } else {
+      return []
+    }
+    const matches: C[] = []
+    for (const c of candidates) {
+      if (selector.subject !== undefined && c.subject !== selector.subject) continue
+      if (selector.sessionId !== undefined && c.sessionId !== selector.sessionId) continue
+      matches.push(c)
+    }
+    return matches
+  }
+}
+
+function index<C> (map: Map<string, Set<C>>, key: string, value: C): void {
+  const set = map.get(key)
+  if (set === undefined) map.set(key, new Set([value]))
+  else set.add(value)
+}
+
+function unindex<C> (map: Map<string, Set<C>>, key: string, value: C): void {
+  const set = map.get(key)
+  if (set === undefined) return
+  set.delete(value)
+  if (set.size === 0) map.delete(key)
+}

@@ -1,0 +1,84 @@
+import { TokenError } from 'fast-jwt'
+import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
+import { checkClaims, type ClaimRules, type StandardClaims } from './claims.ts'
+import type { Clock } from './clock.ts'
+
+/** A token that passed signature and claim checks. The token itself is not kept. */
+export class VerifiedCredential<Claims extends StandardClaims = StandardClaims> {
+  readonly claims: Claims
+  /** When the server closes the connection unless it renews: `exp` plus the clock tolerance, in ms. */
+  readonly deadline: number
+
+  constructor (claims: Claims, deadline: number) {
+    this.claims = claims
+    this.deadline = deadline
+  }
+
+  get subject (): string {
+    return this.claims.sub
+  }
+
+  get sessionId (): string | undefined {
+    return this.claims.sid
+  }
+}
+
+// Compact JWS: three base64url segments. Checked before any decoding or cryptography.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+const FAST_JWT_ERRORS: Readonly<Record<string, ErrorDefinition>> = {
+  [TokenError.codes.malformed]: ERRORS.token_malformed,
+  [TokenError.codes.invalidPayload]: ERRORS.token_malformed,
+  [TokenError.codes.invalidType]: ERRORS.token_malformed,
+  [TokenError.codes.invalidCritHeader]: ERRORS.token_malformed,
+  [TokenError.codes.invalidAlgorithm]: ERRORS.token_algorithm_not_allowed,
+  [TokenError.codes.invalidSignature]: ERRORS.token_signature_invalid,
+  [TokenError.codes.missingSignature]: ERRORS.token_signature_invalid,
+  [TokenError.codes.verifyError]: ERRORS.token_signature_invalid,
+  [TokenError.codes.expired]: ERRORS.token_expired,
+  [TokenError.codes.inactive]: ERRORS.token_not_yet_valid,
+  [TokenError.codes.missingRequiredClaim]: ERRORS.token_claims_invalid,
+  [TokenError.codes.invalidClaimType]: ERRORS.token_claims_invalid,
+  [TokenError.codes.invalidClaimValue]: ERRORS.token_claims_invalid
+}
+
+/**
+ * Maps a verification failure to a protocol error. fast-jwt errors carry the decoded
+ * token as enumerable properties, so only their `code` is ever read; anything unknown
+ * fails closed as `unauthorized`.
+ */
+export function errorFromVerification (err: unknown): ErrorDefinition {
+  const code = (err as { code?: unknown } | null)?.code
+  return (typeof code === 'string' && FAST_JWT_ERRORS[code]) || ERRORS.unauthorized
+}
+
+/** Signature check of a compact JWT, returning its payload. @fastify/jwt's `verify`. */
+export type SignatureVerifier = (token: string) => unknown
+
+export class TokenVerifier {
+  readonly #verifySignature: SignatureVerifier
+  readonly #rules: ClaimRules
+  readonly #clock: Clock
+  readonly maxTokenLength: number
+
+  constructor (verifySignature: SignatureVerifier, rules: ClaimRules, maxTokenLength: number, clock: Clock) {
+    this.#verifySignature = verifySignature
+    this.#rules = rules
+    this.#clock = clock
+    this.maxTokenLength = maxTokenLength
+  }
+
+  verify (token: string): VerifiedCredential | ErrorDefinition {
+    if (token.length > this.maxTokenLength) return ERRORS.token_too_large
+    if (!COMPACT_JWS.test(token)) return ERRORS.token_malformed
+    let payload: unknown
+    try {
+      payload = this.#verifySignature(token)
+    } catch (err) {
+      return errorFromVerification(err)
+    }
+    const deadline = checkClaims(payload, this.#rules, this.#clock.now())
+    if (typeof deadline !== 'number') return deadline
+    return new VerifiedCredential(payload as StandardClaims, deadline)
+  }
+}
