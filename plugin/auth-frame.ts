@@ -90,7 +90,7 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
       if (!settled) onMessage(data as Buffer, isBinary as boolean)
       return false
     }
-    // eslint-disable-next-line prefer-rest-params
+
     return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
   } as WebSocket['emit']
   socket.once('close', () => {

@@ -127,12 +127,12 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
       if (event === 'message') {
         return connection.#admit(data as Buffer, isBinary as boolean) && protoEmit.call(this, event, data, isBinary)
       }
-      // eslint-disable-next-line prefer-rest-params
+
       return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
     } as WebSocket['emit']
     socket.send = function guardSend (this: WebSocket, data: unknown, options?: unknown, callback?: unknown) {
       if (connection.#state === OPEN && connection.#context.clock.now() >= connection.#credential.deadline) connection.#expire()
-      // eslint-disable-next-line prefer-rest-params
+
       return protoSend.apply(this, arguments as unknown as Parameters<WebSocket['send']>)
     } as WebSocket['send']
     socket.once('close', this.#onSocketClose)

@@ -1,4 +1,3 @@
-import { fastifyCookie } from '@fastify/cookie'
 import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, SUBPROTOCOL, type ErrorDefinition } from '../protocol/index.ts'
 
 /** Where a connection's credential came from. */
@@ -53,12 +52,16 @@ export function tokenFromSubprotocols (header: string | undefined, maxTokenLengt
  * Reads the named cookie. Two cookies of that name (for example one set for a parent
  * domain by another application) are ambiguous and refused rather than guessed between.
  */
+export type CookieParser = (header: string) => Record<string, string | undefined>
+
 export class CookieCredential {
   readonly name: string
   readonly #occurrence: RegExp
+  readonly #parse: CookieParser
 
-  constructor (name: string) {
+  constructor (name: string, parse: CookieParser) {
     this.name = name
+    this.#parse = parse
     const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
     this.#occurrence = new RegExp(`(?:^|;)\\s*${escaped}\\s*=`, 'g')
   }
@@ -68,7 +71,7 @@ export class CookieCredential {
     const occurrences = header.match(this.#occurrence)
     if (occurrences === null) return undefined
     if (occurrences.length > 1) return ERRORS.credential_ambiguous
-    const value = fastifyCookie.parse(header)[this.name]
+    const value = this.#parse(header)[this.name]
     if (value === undefined || value.length === 0) return undefined
     if (value.length > maxTokenLength) return ERRORS.token_too_large
     return value

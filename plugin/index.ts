@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import type {
@@ -11,7 +12,7 @@ import type { WebSocket } from 'ws'
 import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, SUBPROTOCOL, type ErrorCode } from '../protocol/index.ts'
 import { systemClock } from './clock.ts'
 import { AuthenticatedConnection } from './connection.ts'
-import { CookieCredential } from './credential.ts'
+import { CookieCredential, type CookieParser } from './credential.ts'
 import { NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
 import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
@@ -83,12 +84,19 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   if (fastify.hasDecorator('websocketServer')) throw new WebsocketAlreadyRegisteredError()
   const clock = config.clock ?? systemClock
 
-  // @fastify/jwt lives in its own encapsulated scope so that the application can still
-  // register @fastify/jwt (its `jwt` decorator) for its HTTP routes.
+  // @fastify/jwt and @fastify/cookie live in an encapsulated scope so that the application
+  // can still register them (their decorators, cookie parsing hook) for its own routes.
   let verifySignature: SignatureVerifier | undefined
-  await fastify.register(async function wsAuthJwt (scope) {
+  let parseCookie: CookieParser | undefined
+  await fastify.register(async function wsAuthDependencies (scope) {
+    if (config.cookieName !== undefined) {
+      // hook: false: cookies are parsed only for handshakes of authenticated routes.
+      await scope.register(fastifyCookie, { hook: false })
+      parseCookie = scope.parseCookie
+    }
     await scope.register(fastifyJwt, {
-      secret: config.key,
+      // Verify-only: with no private key @fastify/jwt builds no signer (it refuses public keys for signing).
+      secret: { public: config.key },
       // Time claims are checked by claims.ts against the plugin's clock.
       verify: { algorithms: config.algorithms, ignoreExpiration: true, ignoreNotBefore: true }
     })
@@ -111,7 +119,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     authTimeoutMs: config.authTimeoutMs,
     maxPreAuthPayload: config.maxPreAuthPayload,
     origins: config.origins,
-    cookie: config.cookieName === undefined ? undefined : new CookieCredential(config.cookieName),
+    cookie: config.cookieName === undefined ? undefined : new CookieCredential(config.cookieName, parseCookie as CookieParser),
     refusal: config.refusal
   }
 

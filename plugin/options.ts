@@ -245,7 +245,6 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
   }
 }
 
-
 export interface ResolvedRouteOptions {
   readonly authFrame: boolean
   readonly authorize: Authorize | undefined

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
+import { createClock } from '@sinonjs/fake-timers'
 import { createSigner } from 'fast-jwt'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { WebSocket, type ClientOptions } from 'ws'
-import fastifyWsAuth, { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type WsAuthOptions, type WsAuthRouteOptions } from '../plugin/index.ts'
+import fastifyWsAuth, { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type Clock, type WsAuthOptions, type WsAuthRouteOptions } from '../plugin/index.ts'
 
 export const SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 
@@ -29,8 +30,8 @@ export function sign (claims: Record<string, unknown> = {}, options: { key?: str
     const mac = createHmac(`sha${algorithm.slice(2)}`, options.key ?? SECRET).update(input).digest('base64url')
     return `${input}.${mac}`
   }
-  const signer = createSigner({ key: options.key, algorithm, header: options.header } as Parameters<typeof createSigner>[0])
-  return signer(payload)
+  const signer = createSigner({ key: options.key, algorithm, header: options.header } as Parameters<typeof createSigner>[0]) as unknown as (payload: unknown) => string
+  return signer({ ...payload, exp: Math.floor(payload.exp as number) })
 }
 
 /** An unsigned (`alg: none`) token, as an attacker would hand-craft it. */
@@ -46,7 +47,7 @@ export interface ServerSetup {
   route?: true | WsAuthRouteOptions
   fastify?: FastifyServerOptions
   /** Route handler; by default echoes every message back. */
-  handler?: (socket: WebSocket, request: import('fastify').FastifyRequest) => unknown
+  handler?: (socket: WebSocket, request: import('fastify').FastifyRequest) => void | Promise<void>
   /** Called after the plugin is registered, before listen. */
   setup?: (app: FastifyInstance) => unknown
 }
@@ -158,3 +159,31 @@ export function connect (url: string, protocols?: string[], options?: ClientOpti
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A manual clock for the plugin's `clock` option: expiry and renewal timing are driven
+ * by `tick`, deterministically, while sockets stay real.
+ */
+export function manualClock (start = Date.now()): { clock: Clock, tick: (ms: number) => void, now: () => number, setTime: (ms: number) => void } {
+  const fake = createClock(start)
+  return {
+    clock: {
+      now: () => fake.now,
+      setTimeout: (callback, ms) => fake.setTimeout(callback, ms),
+      clearTimeout: (handle) => { fake.clearTimeout(handle as ReturnType<typeof fake.setTimeout>) }
+    },
+    tick: (ms) => { fake.tick(ms) },
+    now: () => fake.now,
+    /** Moves the clock without firing timers: models a timer that fires late on a busy loop. */
+    setTime: (ms) => { fake.setSystemTime(ms) }
+  }
+}
+
+/** Resolves once `predicate` holds, polling on the event loop; fails after `ms`. */
+export async function until (predicate: () => boolean, ms = 2000): Promise<void> {
+  const started = Date.now()
+  while (!predicate()) {
+    if (Date.now() - started > ms) throw new Error('condition not reached')
+    await delay(5)
+  }
+}

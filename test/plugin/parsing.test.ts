@@ -1,0 +1,73 @@
+import { parseCookie } from 'cookie'
+import t from 'tap'
+import { ERRORS } from '../../protocol/index.ts'
+import { CookieCredential, tokenFromSubprotocols } from '../../plugin/credential.ts'
+import { OriginPolicy, normaliseOrigin } from '../../plugin/origin.ts'
+import { redactQueryCredential } from '../../plugin/query-credential.ts'
+
+const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.sig_-x'
+
+t.test('subprotocol credential', async (t) => {
+  const cases: Array<[string, string | undefined, unknown]> = [
+    ['no header', undefined, undefined],
+    ['no bearer entry', 'wsauth.v1', undefined],
+    ['other protocols only', 'chat, superchat', undefined],
+    ['version then bearer', `wsauth.v1, wsauth.bearer.${JWT}`, JWT],
+    ['bearer then version', `wsauth.bearer.${JWT}, wsauth.v1`, JWT],
+    ['no spaces', `wsauth.v1,wsauth.bearer.${JWT}`, JWT],
+    ['with an app protocol', `chat, wsauth.v1, wsauth.bearer.${JWT}`, JWT],
+    ['bearer without version', `wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['two different bearers', `wsauth.v1, wsauth.bearer.${JWT}, wsauth.bearer.a.b.c`, ERRORS.credential_ambiguous],
+    ['the same bearer twice', `wsauth.v1, wsauth.bearer.${JWT}, wsauth.bearer.${JWT}`, ERRORS.credential_ambiguous],
+    ['version twice', `wsauth.v1, wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['duplicate app protocol', `chat, chat, wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['illegal character in token', `wsauth.v1, wsauth.bearer.${JWT}"`, ERRORS.subprotocol_invalid],
+    ['space inside an entry', `wsauth.v1, wsauth.bearer.a b.c`, ERRORS.subprotocol_invalid],
+    ['empty entry', `wsauth.v1, , wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['empty token', 'wsauth.v1, wsauth.bearer.', ERRORS.token_malformed],
+    ['oversized token', `wsauth.v1, wsauth.bearer.${'a'.repeat(101)}`, ERRORS.token_too_large]
+  ]
+  for (const [name, header, expected] of cases) t.equal(tokenFromSubprotocols(header, 100), expected, name)
+})
+
+t.test('cookie credential', async (t) => {
+  const cookie = new CookieCredential('access_token', parseCookie)
+  t.equal(cookie.read(undefined, 100), undefined, 'no header')
+  t.equal(cookie.read('theme=dark', 100), undefined, 'other cookies')
+  t.equal(cookie.read(`theme=dark; access_token=${JWT}`, 100), JWT, 'among others')
+  t.equal(cookie.read(`access_token=${JWT}`, 100), JWT, 'alone')
+  t.equal(cookie.read('my_access_token=x', 100), undefined, 'a cookie whose name ends with ours')
+  t.equal(cookie.read(`access_token=${JWT}; access_token=other`, 100), ERRORS.credential_ambiguous, 'two of the same name')
+  t.equal(cookie.read(`access_token=${'a'.repeat(101)}`, 100), ERRORS.token_too_large, 'oversized')
+  t.equal(cookie.read('access_token=', 100), undefined, 'empty value')
+})
+
+t.test('query credential redaction', async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['/ws', undefined],
+    ['/ws?room=1', undefined],
+    ['/ws?token=abc', '/ws?token=[redacted]'],
+    ['/ws?room=1&access_token=abc', '/ws?room=1&access_token=[redacted]'],
+    ['/ws?Authorization=Bearer%20x', '/ws?Authorization=[redacted]'],
+    [`/ws?x=${JWT}`, '/ws?x=[redacted]'],
+    [`/ws?${JWT}`, '/ws?[redacted]'],
+    ['/ws?jwt', '/ws?jwt=[redacted]'],
+    ['/ws?bad=%E0%A4%A', undefined]
+  ]
+  for (const [url, expected] of cases) t.equal(redactQueryCredential(url), expected, url)
+})
+
+t.test('origin allowlist', async (t) => {
+  const policy = new OriginPolicy(['https://app.example.com', 'http://127.0.0.1:3000'])
+  t.ok(policy.allows('https://app.example.com'))
+  t.ok(policy.allows('HTTPS://APP.EXAMPLE.COM'), 'case-insensitive like URL origins')
+  t.ok(policy.allows('http://127.0.0.1:3000'))
+  const refused = [undefined, 'null', 'https://app.example.com.evil.com', 'https://evil-app.example.com', 'http://app.example.com',
+    'https://app.example.com:444', 'http://127.0.0.1:3001', 'http://127.0.0.2:3000', 'https://app.example.com/', '']
+  for (const origin of refused) t.notOk(policy.allows(origin), `refuses ${String(origin)}`)
+  t.equal(normaliseOrigin('https://App.Example.com'), 'https://app.example.com')
+  t.equal(normaliseOrigin('https://app.example.com:443'), 'https://app.example.com', 'default port folded')
+  for (const bad of ['null', 'app.example.com', 'https://app.example.com/path', 'https://app.example.com/', 'ftp://x.y', 'https://u:p@x.y', 'https://x.y?q']) {
+    t.throws(() => normaliseOrigin(bad), TypeError, `rejects ${bad}`)
+  }
+})
