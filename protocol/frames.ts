@@ -3,15 +3,19 @@ import { Compile } from 'typebox/compile'
 import { ERROR_CODES } from './error-codes.ts'
 import { MAX_REQUEST_ID_LENGTH, MAX_TOKEN_LENGTH } from './version.ts'
 
-/** The `type` of every frame this protocol defines. Applications must not use these types. */
-export enum FrameType {
-  Auth = 'auth',
-  Renew = 'renew',
-  Authenticated = 'authenticated',
-  RenewRequired = 'renew_required',
-  Renewed = 'renewed',
-  AuthError = 'auth_error'
-}
+/**
+ * The `type` of every frame this protocol defines. Applications must not use these types.
+ * A const object rather than a TS enum, so a plain `{ type: 'renew' }` literal type-checks.
+ */
+export const FrameType = Object.freeze({
+  Auth: 'auth',
+  Renew: 'renew',
+  Authenticated: 'authenticated',
+  RenewRequired: 'renew_required',
+  Renewed: 'renewed',
+  AuthError: 'auth_error'
+} as const)
+export type FrameType = typeof FrameType[keyof typeof FrameType]
 
 const Token = Type.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH, description: 'A compact JWT' })
 const RequestId = Type.String({ minLength: 1, maxLength: MAX_REQUEST_ID_LENGTH, description: 'Client-chosen id, echoed in the reply' })

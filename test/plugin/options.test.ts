@@ -1,0 +1,96 @@
+import { generateKeyPairSync } from 'node:crypto'
+import Fastify from 'fastify'
+import fastifyWebsocket from '@fastify/websocket'
+import t from 'tap'
+import fastifyWsAuth, { type WsAuthOptions } from '../../plugin/index.ts'
+import { SECRET } from '../helpers.ts'
+
+const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
+const verify = { algorithms: ['HS256'], key: SECRET } as const
+
+async function registerError (options: unknown): Promise<Error & { code?: string }> {
+  const app = Fastify()
+  try {
+    await app.register(fastifyWsAuth, options as WsAuthOptions)
+    await app.ready()
+  } catch (err) {
+    return err as Error & { code?: string }
+  } finally {
+    await app.close()
+  }
+  throw new Error('register succeeded')
+}
+
+t.test('misconfiguration fails at register with a clear error', async (t) => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['no options', undefined, /option "verify" is required/],
+    ['no verify', {}, /option "verify" is required/],
+    ['no algorithms', { verify: { key: SECRET } }, /"verify.algorithms" must list/],
+    ['empty algorithms', { verify: { algorithms: [], key: SECRET } }, /"verify.algorithms" must list/],
+    ['alg none', { verify: { algorithms: ['none'], key: SECRET } }, /must not contain "none"/],
+    ['alg NONE', { verify: { algorithms: ['HS256', 'NONE'], key: SECRET } }, /must not contain "none"/],
+    ['unknown algorithm', { verify: { algorithms: ['HS257'], key: SECRET } }, /unsupported algorithm "HS257"/],
+    ['duplicate algorithm', { verify: { algorithms: ['HS256', 'HS256'], key: SECRET } }, /lists an algorithm twice/],
+    ['mixed families', { verify: { algorithms: ['HS256', 'ES256'], key: SECRET } }, /mixes HMAC and public-key/],
+    ['empty key', { verify: { algorithms: ['HS256'], key: '' } }, /"verify.key" must be a non-empty/],
+    ['numeric key', { verify: { algorithms: ['HS256'], key: 42 } }, /"verify.key" must be a non-empty/],
+    ['short HMAC key', { verify: { algorithms: ['HS256'], key: 'short' } }, /HS256 needs at least 32/],
+    ['short key for HS512', { verify: { algorithms: ['HS512'], key: SECRET } }, /HS512 needs at least 64/],
+    ['public key as HMAC secret', { verify: { algorithms: ['HS256'], key: pem } }, /public key must never be used as an HMAC secret/],
+    ['secret for a public-key algorithm', { verify: { algorithms: ['ES256'], key: SECRET } }, /must be a PEM public key/],
+    ['infinite tolerance', { verify: { ...verify, clockTolerance: Infinity } }, /"verify.clockTolerance" must be a number of seconds from 0 to 300/],
+    ['negative tolerance', { verify: { ...verify, clockTolerance: -1 } }, /clockTolerance/],
+    ['huge tolerance', { verify: { ...verify, clockTolerance: 3600 } }, /clockTolerance/],
+    ['empty issuer list', { verify: { ...verify, issuer: [] } }, /"verify.issuer" must be a non-empty/],
+    ['zero maxTokenLength', { verify: { ...verify, maxTokenLength: 0 } }, /"verify.maxTokenLength" must be positive/],
+    ['cookie without origins', { verify, cookie: { name: 'token' } }, /"allowedOrigins" is required with cookie credentials/],
+    ['invalid cookie name', { verify, cookie: { name: 'a b' }, allowedOrigins: ['https://a.test'] }, /"cookie.name" must be a valid cookie name/],
+    ['empty origins', { verify, allowedOrigins: [] }, /"allowedOrigins" must be a non-empty array/],
+    ['origin with a path', { verify, allowedOrigins: ['https://a.test/app'] }, /path, query/],
+    ['null origin', { verify, allowedOrigins: ['null'] }, /not an origin|not an http/],
+    ['negative renewBefore', { verify, renewBefore: -1 }, /"renewBefore" must be an integer/],
+    ['fractional renewBefore', { verify, renewBefore: 1.5 }, /"renewBefore" must be an integer/],
+    ['zero maxRenewalFailures', { verify, maxRenewalFailures: 0 }, /"maxRenewalFailures" must be at least 1/],
+    ['zero authTimeout', { verify, authTimeout: 0 }, /"authTimeout" must be positive/],
+    ['authTimeout past setTimeout\'s limit', { verify, authTimeout: 2 ** 31 }, /"authTimeout" must be an integer from 0 to 2147483647/],
+    ['unknown refusal mode', { verify, refusal: 'silent' }, /"refusal" must be "auto", "status" or "close"/],
+    ['authorize not a function', { verify, authorize: true }, /"authorize" must be a function/],
+    ['clock without timers', { verify, clock: { now: Date.now } }, /"clock" must have now\(\), setTimeout\(\) and clearTimeout\(\)/],
+    ['managed ws option', { verify, websocket: { handleProtocols: () => false } }, /"websocket.handleProtocols" is managed/],
+    ['noServer', { verify, websocket: { noServer: true } }, /"websocket.noServer" is managed/]
+  ]
+  for (const [name, options, message] of cases) {
+    const err = await registerError(options)
+    t.equal(err.code, 'FST_WS_AUTH_INVALID_OPTION', `${name}: code`)
+    t.match(err.message, message, `${name}: message`)
+  }
+})
+
+t.test('a public-key algorithm that does not fit the key fails at register', async (t) => {
+  const err = await registerError({ verify: { algorithms: ['RS256'], key: pem } })
+  t.match(err.message, /RS256/)
+})
+
+t.test('registering @fastify/websocket first is refused with advice', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyWebsocket)
+  await t.rejects(async () => { await app.register(fastifyWsAuth, { verify }).ready() }, { code: 'FST_WS_AUTH_WEBSOCKET_REGISTERED' })
+  await app.close()
+})
+
+t.test('wsAuth on a route that is not a WebSocket route', async (t) => {
+  const app = Fastify()
+  await app.register(fastifyWsAuth, { verify })
+  t.throws(() => app.get('/x', { wsAuth: true }, async () => 'no'), { code: 'FST_WS_AUTH_NOT_WEBSOCKET_ROUTE' })
+  await app.close()
+})
+
+t.test('the application can still register @fastify/jwt for its own routes', async (t) => {
+  const { default: fastifyJwt } = await import('@fastify/jwt')
+  const app = Fastify()
+  await app.register(fastifyWsAuth, { verify })
+  await app.register(fastifyJwt, { secret: SECRET })
+  await app.ready()
+  t.type(app.jwt.sign, 'function')
+  await app.close()
+})

@@ -1,0 +1,77 @@
+import Fastify from 'fastify'
+import { describe, expect, test } from 'tstyche'
+import type { WebSocket } from 'ws'
+import fastifyWsAuth, {
+  AuthenticatedConnection, CloseCode, ERRORS, closePolicy,
+  type AuthErrorFrame, type ClosePolicy, type ErrorCode, type RenewFrame, type WsAuthOptions
+} from '../../plugin/index.ts'
+
+declare module '../../plugin/index.ts' {
+  interface WsAuthClaims {
+    scope?: string
+  }
+}
+
+const app = Fastify()
+const verify = { algorithms: ['HS256'], key: 'x'.repeat(32) } as const
+
+describe('register', () => {
+  test('accepts valid options', () => {
+    expect(app.register(fastifyWsAuth, { verify })).type.not.toRaiseError()
+    expect(app.register(fastifyWsAuth, {
+      verify: { algorithms: ['ES256', 'ES384'], key: Buffer.from(''), issuer: ['a'], audience: 'b', clockTolerance: 5 },
+      cookie: { name: 'at' },
+      allowedOrigins: ['https://app.test'],
+      refusal: 'close',
+      authorize: async (claims, request) => claims.sub.length > 0 && request.ip !== ''
+    })).type.not.toRaiseError()
+  })
+  test('rejects alg none, a missing verify, an unknown refusal mode', () => {
+    expect(app.register(fastifyWsAuth, { verify: { algorithms: ['none'], key: 'k' } })).type.toRaiseError()
+    expect(app.register(fastifyWsAuth, {})).type.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify, refusal: 'quiet' })).type.toRaiseError()
+  })
+  test('options type is exported', () => {
+    expect<WsAuthOptions['renewBefore']>().type.toBe<number | undefined>()
+  })
+})
+
+describe('routes', () => {
+  test('wsAuth route option', () => {
+    expect(app.get('/a', { websocket: true, wsAuth: true }, (socket, request) => {
+      expect(socket).type.toBe<WebSocket>()
+      expect(request.wsAuth).type.toBe<AuthenticatedConnection>()
+      expect(request.wsAuth.subject).type.toBe<string>()
+      expect(request.wsAuth.sessionId).type.toBe<string | undefined>()
+      expect(request.wsAuth.expiresAt).type.toBe<number>()
+      expect(request.wsAuth.claims.exp).type.toBe<number>()
+      expect(request.wsAuth.claims.scope).type.toBe<string | undefined>()
+      expect(request.wsAuth.close('credential_revoked', 'bye')).type.toBe<boolean>()
+      expect(request.wsAuth.close).type.not.toBeCallableWith('no_such_code')
+      request.wsAuth.on('renewed', (claims) => { expect(claims.sub).type.toBe<string>() })
+      request.wsAuth.on('close', (code) => { expect(code).type.toBe<number>() })
+    })).type.not.toRaiseError()
+    expect(app.get('/b', { websocket: true, wsAuth: { authFrame: true, authorize: (claims) => claims.scope === 'x' } }, () => {})).type.not.toRaiseError()
+    expect(app.get('/c', { websocket: true, wsAuth: 'yes' }, () => {})).type.toRaiseError()
+  })
+})
+
+describe('instance API', () => {
+  test('fastify.wsAuth', () => {
+    expect(app.wsAuth.close({ subject: 's' })).type.toBe<number>()
+    expect(app.wsAuth.close({ sessionId: 's' }, { code: 'forbidden', message: 'm' })).type.toBe<number>()
+    expect(app.wsAuth.close).type.not.toBeCallableWith({ subject: 's' }, { code: 'nope' })
+    expect(app.wsAuth.size).type.toBe<number>()
+    expect(app.wsAuth.get('id')).type.toBe<AuthenticatedConnection | undefined>()
+  })
+})
+
+describe('protocol', () => {
+  test('codes and frames', () => {
+    expect(closePolicy(4401)).type.toBe<ClosePolicy>()
+    expect(ERRORS.token_expired.closeCode).type.toBe<CloseCode>()
+    expect<AuthErrorFrame['code']>().type.toBe<ErrorCode>()
+    expect<RenewFrame>().type.toBeAssignableFrom({ type: 'renew' as const, token: 't', id: 'x' })
+    expect<RenewFrame>().type.not.toBeAssignableFrom({ type: 'renew' as const })
+  })
+})
