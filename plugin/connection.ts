@@ -11,7 +11,7 @@ import { Alarm, type Clock } from './clock.ts'
 import { isErrorDefinition, type CredentialSource } from './credential.ts'
 import type { Authorize, WsAuthClaims } from './options.ts'
 import type { ConnectionRegistry } from './registry.ts'
-import { authErrorFrame, closeWithError, sendFrame } from './socket-io.ts'
+import { authErrorFrame, closeSocket, closeWithError, sendFrame } from './socket-io.ts'
 import type { TokenVerifier, VerifiedCredential } from './verifier.ts'
 
 /** What every connection of one plugin instance shares. */
@@ -115,6 +115,15 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const wasOpen = this.#closeWith(error, message)
     if (wasOpen) this.#log('info', 'closed_by_server', { code }, 'websocket closed by the application')
     return wasOpen
+  }
+
+  /** Server shutdown: 1001 Going Away tells the client to reconnect (to another instance). */
+  shutdown (): void {
+    if (this.#state !== OPEN) return
+    this.#state = CLOSING
+    this.#alarm.cancel()
+    this.#context.registry.remove(this)
+    closeSocket(this.#socket, 1001, 'server_shutdown', this.#context.closeTimeoutMs, this.#context.clock)
   }
 
   /** Wires the connection to its socket, sends `authenticated` and arms the deadline. */

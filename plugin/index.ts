@@ -143,6 +143,12 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     // ws selects the first offered subprotocol by default, which could be the token.
     handleProtocols: selectsProtocol
   }
+  // Before @fastify/websocket's own preClose (which closes every socket without a code).
+  fastify.addHook('preClose', (done) => {
+    for (const connection of [...registry.values()]) connection.shutdown()
+    done()
+  })
+
   await fastify.register(fastifyWebsocket, {
     options: wsOptions as NonNullable<WebsocketPluginOptions['options']>,
     // @fastify/websocket's default handler terminates the socket, which can drop the

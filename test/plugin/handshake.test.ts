@@ -3,7 +3,6 @@ import t, { type Test } from 'tap'
 import { BEARER_SUBPROTOCOL_PREFIX, CloseCode, SUBPROTOCOL } from '../../protocol/index.ts'
 import { SECRET, bearer, connect, nowSeconds, sign, startServer, unsignedToken, type TestClient } from '../helpers.ts'
 
-
 async function refused (t: Test, client: TestClient, status: number, code: string): Promise<void> {
   const result = await client.refused
   t.equal(result.status, status, `HTTP ${status}`)

@@ -217,3 +217,12 @@ t.test('the application closes connections by subject, session or id', async (t)
   t.equal((await a2.closed).code, CloseCode.CredentialRevoked)
   t.equal(server.app.wsAuth.size, 0)
 })
+
+t.test('server shutdown closes authenticated connections with 1001', async (t) => {
+  const server = await startServer(t)
+  const client = connect(server.url, bearer(sign()))
+  await client.frame('authenticated')
+  await server.app.close()
+  t.same(await client.closed, { code: 1001, reason: 'server_shutdown' })
+  t.equal(server.app.wsAuth.size, 0)
+})

@@ -22,7 +22,7 @@ t.test('subprotocol credential', async (t) => {
     ['version twice', `wsauth.v1, wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
     ['duplicate app protocol', `chat, chat, wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
     ['illegal character in token', `wsauth.v1, wsauth.bearer.${JWT}"`, ERRORS.subprotocol_invalid],
-    ['space inside an entry', `wsauth.v1, wsauth.bearer.a b.c`, ERRORS.subprotocol_invalid],
+    ['space inside an entry', 'wsauth.v1, wsauth.bearer.a b.c', ERRORS.subprotocol_invalid],
     ['empty entry', `wsauth.v1, , wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
     ['empty token', 'wsauth.v1, wsauth.bearer.', ERRORS.token_malformed],
     ['oversized token', `wsauth.v1, wsauth.bearer.${'a'.repeat(101)}`, ERRORS.token_too_large]
