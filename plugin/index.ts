@@ -70,6 +70,8 @@ declare module 'fastify' {
   }
 }
 
+const JWT_NAMESPACE = 'wsAuth'
+
 function selectsProtocol (protocols: Set<string>): string | false {
   if (protocols.has(SUBPROTOCOL)) return SUBPROTOCOL
   // ws would select the first entry offered; never let that be a credential.
@@ -90,17 +92,26 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   let parseCookie: CookieParser | undefined
   await fastify.register(async function wsAuthDependencies (scope) {
     if (config.cookieName !== undefined) {
-      // hook: false: cookies are parsed only for handshakes of authenticated routes.
-      await scope.register(fastifyCookie, { hook: false })
+      // An application that registered @fastify/cookie before us already gave this scope a
+      // parser (a second registration would fail on its decorators).
+      if (!scope.hasDecorator('parseCookie')) {
+        // hook: false: cookies are parsed only for handshakes of authenticated routes.
+        await scope.register(fastifyCookie, { hook: false })
+      }
       parseCookie = scope.parseCookie
     }
     await scope.register(fastifyJwt, {
       // Verify-only: with no private key @fastify/jwt builds no signer (it refuses public keys for signing).
       secret: { public: config.key },
+      // A namespace keeps @fastify/jwt off `request.user` and `fastify.jwt`, which belong to
+      // the application's own @fastify/jwt, registered before or after this plugin. (When the
+      // application's came first, ours is added to its `fastify.jwt` as `fastify.jwt.wsAuth`.)
+      namespace: JWT_NAMESPACE,
+      decoratorName: 'wsAuthJwtUser',
       // Time claims are checked by claims.ts against the plugin's clock.
       verify: { algorithms: config.algorithms, ignoreExpiration: true, ignoreNotBefore: true }
     })
-    const jwt = scope.jwt
+    const jwt = (scope.jwt as unknown as Record<string, FastifyInstance['jwt']>)[JWT_NAMESPACE] as FastifyInstance['jwt']
     verifySignature = (token) => jwt.verify(token)
   })
 

@@ -1,0 +1,222 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import { buildApp } from '../example-app/app.ts'
+import { ConfigError, loadConfig } from '../example-app/config.ts'
+import { CloseCode, SUBPROTOCOL } from '../protocol/index.ts'
+import { bearer, connect, until } from './helpers.ts'
+
+interface Running { app: FastifyInstance, http: string, ws: string }
+
+async function start (t: Test, env: Record<string, string> = {}): Promise<Running> {
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', TICK_INTERVAL: '50', ...env })
+  const app = await buildApp(config)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.after(() => app.close())
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  return { app, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` }
+}
+
+async function post (url: string, body?: unknown, token?: string): Promise<{ status: number, json: Record<string, unknown> }> {
+  const headers: Record<string, string> = {}
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (token !== undefined) headers.authorization = `Bearer ${token}`
+  const response = await fetch(url, { method: 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await response.text()
+  return { status: response.status, json: text === '' ? {} : JSON.parse(text) }
+}
+
+async function login (server: Running, username: string, password = `${username}-password`): Promise<{ accessToken: string, expiresAt: number }> {
+  const { status, json } = await post(`${server.http}/auth/login`, { username, password })
+  if (status !== 200) throw new Error(`login of ${username} answered ${status}`)
+  return json as { accessToken: string, expiresAt: number }
+}
+
+const claimsOf = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString())
+
+t.test('configuration', async (t) => {
+  const defaults = loadConfig({})
+  t.match(defaults, { host: '127.0.0.1', port: 3000, accessTokenTtl: 300, renewBefore: 60, logLevel: 'info', generatedSecret: true })
+  t.ok(Buffer.byteLength(defaults.jwtSecret) >= 32, 'a generated key of at least 32 bytes')
+  t.not(loadConfig({}).jwtSecret, defaults.jwtSecret, 'a new key for every start')
+  t.same(defaults.allowedOrigins, ['http://127.0.0.1:3000', 'http://localhost:3000'])
+  t.same(loadConfig({ ALLOWED_ORIGINS: 'https://a.test, https://b.test' }).allowedOrigins, ['https://a.test', 'https://b.test'])
+  t.match(loadConfig({ JWT_SECRET: 'k'.repeat(32), HOST: '0.0.0.0', PORT: '8080' }), { jwtSecret: 'k'.repeat(32), generatedSecret: false, port: 8080 })
+
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ JWT_SECRET: 'short-secret' }, /^JWT_SECRET must be at least 32 bytes/],
+    [{ PORT: '70000' }, /^PORT must be an integer/],
+    [{ PORT: 'abc' }, /^PORT must be an integer/],
+    [{ ACCESS_TOKEN_TTL: '0' }, /^ACCESS_TOKEN_TTL must be an integer from 1/],
+    [{ ACCESS_TOKEN_TTL: '1.5' }, /^ACCESS_TOKEN_TTL must be an integer/],
+    [{ RENEW_BEFORE: '-1' }, /^RENEW_BEFORE must be an integer/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ ALLOWED_ORIGINS: 'not an origin' }, /^ALLOWED_ORIGINS has an invalid origin/]
+  ]
+  for (const [env, message] of refused) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+  try {
+    loadConfig({ JWT_SECRET: 'short-secret' })
+  } catch (error) {
+    t.ok(error instanceof ConfigError)
+    t.notMatch((error as Error).message, /short-secret/, 'a refused secret is not echoed')
+  }
+})
+
+t.test('login', async (t) => {
+  const server = await start(t, { ACCESS_TOKEN_TTL: '120' })
+
+  const { accessToken, expiresAt } = await login(server, 'alice')
+  const claims = claimsOf(accessToken)
+  t.match(claims, { sub: 'alice', scope: 'feed:read market:premium', iss: 'fastify-ws-auth-example', aud: 'feed' })
+  t.type(claims.sid, 'string')
+  t.type(claims.jti, 'string')
+  t.equal((claims.exp as number) - (claims.iat as number), 120, 'ACCESS_TOKEN_TTL sets the lifetime')
+  t.equal(expiresAt, (claims.exp as number) * 1000, 'expiresAt is exp in ms')
+  t.not(claimsOf((await login(server, 'alice')).accessToken).sid, claims.sid, 'every login is a new session')
+
+  const wrongPassword = await post(`${server.http}/auth/login`, { username: 'alice', password: 'bob-password' })
+  const unknownUser = await post(`${server.http}/auth/login`, { username: 'mallory', password: 'alice-password' })
+  t.equal(wrongPassword.status, 401)
+  t.same(wrongPassword.json, { error: 'invalid_credentials', message: 'Unknown user or wrong password.' })
+  t.same(unknownUser, wrongPassword, 'an unknown user is indistinguishable from a wrong password')
+
+  for (const body of [{}, { username: 'alice' }, { username: { $ne: '' }, password: 'x' }, { username: 'alice', password: '' }]) {
+    t.equal((await post(`${server.http}/auth/login`, body)).status, 400, `400 for ${JSON.stringify(body)}`)
+  }
+})
+
+t.test('login attempts are rate limited per address', async (t) => {
+  const server = await start(t)
+  const statuses: number[] = []
+  for (let i = 0; i < 11; i++) {
+    statuses.push((await post(`${server.http}/auth/login`, { username: 'alice', password: 'wrong' })).status)
+  }
+  t.same(statuses, [...Array(10).fill(401), 429])
+})
+
+t.test('the feed: authenticated, ticks, echo, renewal through /auth/token', async (t) => {
+  // A lead time longer than the token's life: renew_required goes out at once.
+  const server = await start(t, { ACCESS_TOKEN_TTL: '30', RENEW_BEFORE: '60' })
+  const { accessToken } = await login(server, 'alice')
+  const sessionId = claimsOf(accessToken).sid
+
+  const client = connect(`${server.ws}/feed`, bearer(accessToken))
+  await client.opened
+  t.equal(client.socket.protocol, SUBPROTOCOL, 'the server selects wsauth.v1')
+  const authenticated = await client.frame('authenticated')
+  t.match(authenticated, { subject: 'alice', sessionId })
+  const renewRequired = await client.frame('renew_required')
+  t.equal(renewRequired.expiresAt, authenticated.expiresAt)
+
+  const ticks = [await client.frame('tick'), await client.frame('tick', client.messages.length)]
+  t.match(ticks[0], { type: 'tick', subject: 'alice' })
+  t.ok((ticks[1]?.seq as number) > (ticks[0]?.seq as number), 'tick sequence numbers increase')
+  client.send('hello')
+  t.same(await client.frame('echo'), { type: 'echo', data: 'hello' })
+
+  const unauthenticated = await post(`${server.http}/auth/token`)
+  t.equal(unauthenticated.status, 401)
+  t.equal(unauthenticated.json.error, 'invalid_token')
+  const fresh = await post(`${server.http}/auth/token`, undefined, accessToken)
+  t.equal(fresh.status, 200)
+  const freshToken = fresh.json.accessToken as string
+  t.match(claimsOf(freshToken), { sub: 'alice', sid: sessionId })
+  t.not(claimsOf(freshToken).jti, claimsOf(accessToken).jti, 'a new token id')
+
+  client.send({ type: 'renew', token: freshToken, id: 'r1' })
+  const renewed = await client.frame('renewed')
+  t.equal(renewed.id, 'r1')
+  t.ok((renewed.expiresAt as number) >= (authenticated.expiresAt as number), 'the deadline does not move back')
+  t.equal(server.app.wsAuth.size, 1)
+  const health = await (await fetch(`${server.http}/health`)).json()
+  t.match(health, { status: 'ok', connections: 1 })
+  client.close()
+  await client.closed
+})
+
+t.test('the feed refuses a user without feed:read, and a foreign Origin', async (t) => {
+  const server = await start(t, { ALLOWED_ORIGINS: 'http://app.test' })
+  const { accessToken } = await login(server, 'carol')
+  const refused = await connect(`${server.ws}/feed`, bearer(accessToken)).refused
+  t.match(refused, { status: 403, body: { code: 'forbidden' } })
+
+  const { accessToken: alice } = await login(server, 'alice')
+  const foreign = await connect(`${server.ws}/feed`, bearer(alice), { headers: { origin: 'http://evil.test' } }).refused
+  t.match(foreign, { status: 403, body: { code: 'origin_not_allowed' } })
+  // A browser (Origin present) refused on its credential gets a close code it can read.
+  const browser = connect(`${server.ws}/feed`, bearer(accessToken), { headers: { origin: 'http://app.test' } })
+  t.match(await browser.frame('auth_error'), { code: 'forbidden', closing: true, retry: false })
+  t.same(await browser.closed, { code: CloseCode.Forbidden, reason: 'forbidden' })
+})
+
+t.test('logout ends the session and closes its sockets with 4441', async (t) => {
+  const server = await start(t)
+  const { accessToken } = await login(server, 'bob')
+  const { accessToken: other } = await login(server, 'bob')
+  const client = connect(`${server.ws}/feed`, bearer(accessToken))
+  const otherSession = connect(`${server.ws}/feed`, bearer(other))
+  await client.frame('authenticated')
+  await otherSession.frame('authenticated')
+
+  t.equal((await post(`${server.http}/auth/logout`, undefined, accessToken)).status, 204)
+  t.match(await client.frame('auth_error'), { code: 'credential_revoked', closing: true, retry: false })
+  t.same(await client.closed, { code: CloseCode.CredentialRevoked, reason: 'credential_revoked' })
+
+  const renewal = await post(`${server.http}/auth/token`, undefined, accessToken)
+  t.match(renewal, { status: 401, json: { error: 'session_ended' } })
+  t.match(await connect(`${server.ws}/feed`, bearer(accessToken)).refused, { status: 403, body: { code: 'forbidden' } },
+    'an unexpired token of an ended session is refused')
+
+  t.equal(otherSession.socket.readyState, otherSession.socket.OPEN, "the user's other session stays connected")
+  otherSession.close()
+})
+
+t.test('a connection that does not renew is closed with 4440 at its deadline', async (t) => {
+  const server = await start(t, { ACCESS_TOKEN_TTL: '1' })
+  const { accessToken, expiresAt } = await login(server, 'alice')
+  const client = connect(`${server.ws}/feed`, bearer(accessToken))
+  t.match(await client.frame('auth_error'), { code: 'credential_expired', closing: true, retry: true })
+  t.same(await client.closed, { code: CloseCode.CredentialExpired, reason: 'credential_expired' })
+  t.ok(Date.now() >= expiresAt, 'not before the deadline')
+  await until(() => server.app.wsAuth.size === 0)
+})
+
+t.test('npm start: embedded defaults, a wscat-style session, graceful stop', async (t) => {
+  // Its own process group, so the test can stop it the way Ctrl-C in a terminal does.
+  const child = spawn('npm', ['start', '--silent'], {
+    detached: true,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JWT_SECRET: '' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const group = child.pid as number
+  t.after(() => {
+    try { process.kill(-group, 'SIGKILL') } catch {} // already gone: the normal case
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  await until(() => /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(output), 30_000)
+  const origin = (/Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output) as RegExpExecArray)[1] as string
+  t.match(output, /JWT_SECRET is not set/, 'warns that the key is generated')
+
+  const server = { http: origin, ws: origin.replace('http', 'ws') } as Running
+  const { accessToken } = await login(server, 'alice')
+  const client = connect(`${server.ws}/feed`, bearer(accessToken))
+  t.match(await client.frame('authenticated'), { subject: 'alice' })
+  t.match(await client.frame('tick'), { subject: 'alice' })
+
+  process.kill(-group, 'SIGINT')
+  t.same(await client.closed, { code: 1001, reason: 'server_shutdown' }, 'live sockets are closed with 1001')
+  const [code, signal] = await once(child, 'exit')
+  // npm re-raises the SIGINT it received after its script exits; the app itself exits 0.
+  t.ok(code === 0 || signal === 'SIGINT', `npm ends by the signal or with 0 (code ${code}, signal ${signal})`)
+  t.match(output, /"msg":"shutting down"/)
+  t.notMatch(output, /shutdown failed|"level":50|"level":60/, 'no error logged')
+  t.notOk(output.includes(accessToken), 'the token never appears in the log')
+  t.notOk(output.includes(accessToken.split('.')[2] as string), 'nor its signature')
+})
