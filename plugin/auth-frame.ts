@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify'
 import { WebSocket } from 'ws'
 import { ERRORS, isAuthFrame, parseJson, type ErrorDefinition } from '../protocol/index.ts'
-import { authorizeVerdict } from './authorize.ts'
+import { admit } from './admission.ts'
 import { Alarm } from './clock.ts'
 import type { ConnectionContext } from './connection.ts'
 import { isErrorDefinition } from './credential.ts'
-import type { Authorize, WsAuthClaims } from './options.ts'
+import type { Authorize } from './options.ts'
 import { closeSocket, closeWithError } from './socket-io.ts'
 import type { VerifiedCredential } from './verifier.ts'
 
@@ -26,7 +26,7 @@ const protoEmit = WebSocket.prototype.emit
  * handler is not called until it succeeds.
  */
 export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, authorize: Authorize | undefined,
-  context: AuthFrameContext, onAuthenticated: (credential: VerifiedCredential) => void, onRefused: (error: ErrorDefinition) => void): void {
+  context: AuthFrameContext, onAuthenticated: (credential: VerifiedCredential, sequence: number) => void, onRefused: (error: ErrorDefinition) => void): void {
   const { clock } = context
   let settled = false
   let checking = false
@@ -41,13 +41,13 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
     closeWithError(socket, error, context.closeTimeoutMs, clock)
   }
 
-  const accept = (credential: VerifiedCredential): void => {
+  const accept = (credential: VerifiedCredential, sequence: number): void => {
     if (settled || socket.readyState !== WebSocket.OPEN) return
     settled = true
     alarm.cancel()
     // Restores ws's own emit: the authenticated connection installs its own filter.
     delete (socket as Partial<WebSocket>).emit
-    onAuthenticated(credential)
+    onAuthenticated(credential, sequence)
     for (const [data, isBinary] of held) socket.emit('message', data, isBinary)
   }
 
@@ -75,11 +75,12 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
       return
     }
     checking = true
-    const verdict = authorizeVerdict(authorize, result.claims as WsAuthClaims, request)
+    const sequence = context.revocations.sequence
+    const verdict = admit(result, authorize, request, context)
     if (verdict instanceof Promise) {
-      verdict.then((v) => { v === undefined ? accept(result) : refuse(v) }, () => { refuse(ERRORS.unauthorized) })
+      verdict.then((v) => { v === undefined ? accept(result, sequence) : refuse(v) }, () => { refuse(ERRORS.internal_error) })
     } else if (verdict === undefined) {
-      accept(result)
+      accept(result, sequence)
     } else {
       refuse(verdict)
     }

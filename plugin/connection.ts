@@ -6,22 +6,30 @@ import {
   ERRORS, FrameType, MAX_TOKEN_LENGTH, isRenewFrame, parseJson, reservedTypeOf,
   type AuthenticatedFrame, type ErrorCode, type ErrorDefinition, type RenewFrame
 } from '../protocol/index.ts'
-import { authorizeVerdict, type Verdict } from './authorize.ts'
-import { Alarm, type Clock } from './clock.ts'
+import { admit, type AdmissionContext } from './admission.ts'
+import type { Verdict } from './authorize.ts'
+import { Alarm } from './clock.ts'
 import { isErrorDefinition, type CredentialSource } from './credential.ts'
+import type { WsAuthMetrics } from './metrics.ts'
 import type { Authorize, WsAuthClaims } from './options.ts'
 import type { ConnectionRegistry } from './registry.ts'
+import { revocationMatches, type Revocation } from './revocation.ts'
+import { queryOf } from './revocation-tracker.ts'
 import { authErrorFrame, closeSocket, closeWithError, sendFrame } from './socket-io.ts'
+import { TokenBucket, type RateLimit } from './token-bucket.ts'
 import type { TokenVerifier, VerifiedCredential } from './verifier.ts'
 
 /** What every connection of one plugin instance shares. */
-export interface ConnectionContext {
+export interface ConnectionContext extends AdmissionContext {
   readonly verifier: TokenVerifier
-  readonly clock: Clock
   readonly renewBeforeMs: number
   readonly maxRenewalFailures: number
   readonly closeTimeoutMs: number
   readonly registry: ConnectionRegistry<AuthenticatedConnection>
+  readonly metrics: WsAuthMetrics
+  readonly messageLimit: RateLimit | undefined
+  readonly renewalLimit: RateLimit | undefined
+  readonly maxBufferedAmount: number
 }
 
 export interface AuthenticatedConnectionEvents {
@@ -68,6 +76,10 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   #renewRequiredSent = false
   #failures = 0
   #state = OPEN
+  /** Cleared by each heartbeat ping, set by the pong. */
+  #alive = true
+  readonly #messages: TokenBucket | undefined
+  readonly #renewals: TokenBucket | undefined
 
   constructor (socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource,
     authorize: Authorize | undefined, context: ConnectionContext) {
@@ -79,6 +91,9 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#authorize = authorize
     this.#context = context
     this.#alarm = new Alarm(context.clock)
+    const now = context.clock.now()
+    this.#messages = context.messageLimit === undefined ? undefined : new TokenBucket(context.messageLimit, now)
+    this.#renewals = context.renewalLimit === undefined ? undefined : new TokenBucket(context.renewalLimit, now)
   }
 
   /** The token's `sub`. Pinned for the life of the connection: renewals must keep it. */
@@ -103,6 +118,43 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
 
   get open (): boolean {
     return this.#state === OPEN
+  }
+
+  /** Whether `revocation` covers this connection's current credential. */
+  matches (revocation: Revocation): boolean {
+    return revocationMatches(revocation, queryOf(this.#credential))
+  }
+
+  /** Closes the connection because its credential was revoked. */
+  revoke (): boolean {
+    const wasOpen = this.#closeWith(ERRORS.credential_revoked)
+    if (wasOpen) {
+      this.#log('info', 'revoked', {}, 'websocket credential revoked; closing')
+      this.#context.metrics.revoked({ connectionId: this.id, subject: this.subject })
+    }
+    return wasOpen
+  }
+
+  /** Closes the connection because a limit was reached (connection policy, for example). */
+  limit (code: ErrorCode): boolean {
+    const wasOpen = this.#closeWith(ERRORS[code])
+    if (wasOpen) {
+      this.#log('info', 'limited', { code }, 'websocket closed by a limit')
+      this.#context.metrics.limited({ connectionId: this.id, subject: this.subject, code })
+    }
+    return wasOpen
+  }
+
+  /** One heartbeat: closes the connection if the previous ping went unanswered, else pings. */
+  heartbeat (): void {
+    if (this.#state !== OPEN) return
+    if (!this.#alive) {
+      this.#log('info', 'heartbeat_timeout', {}, 'websocket peer stopped answering pings; closing')
+      this.#closeWith(ERRORS.heartbeat_timeout)
+      return
+    }
+    this.#alive = false
+    this.#socket.ping()
   }
 
   /**
@@ -139,12 +191,15 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
 
       return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
     } as WebSocket['emit']
+    const maxBuffered = this.#context.maxBufferedAmount
     socket.send = function guardSend (this: WebSocket, data: unknown, options?: unknown, callback?: unknown) {
       if (connection.#state === OPEN && connection.#context.clock.now() >= connection.#credential.deadline) connection.#expire()
-
-      return protoSend.apply(this, arguments as unknown as Parameters<WebSocket['send']>)
+      protoSend.apply(this, arguments as unknown as Parameters<WebSocket['send']>)
+      // A peer that does not read makes this grow without bound; cap it.
+      if (this.bufferedAmount > maxBuffered) connection.limit('send_buffer_overflow')
     } as WebSocket['send']
     socket.once('close', this.#onSocketClose)
+    socket.on('pong', () => { this.#alive = true })
 
     const now = this.#context.clock.now()
     const frame: AuthenticatedFrame = {
@@ -162,15 +217,22 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   /** Whether an inbound message goes on to the application. */
   #admit (data: Buffer, isBinary: boolean): boolean {
     if (this.#state !== OPEN) return false
-    if (this.#context.clock.now() >= this.#credential.deadline) {
+    const now = this.#context.clock.now()
+    if (now >= this.#credential.deadline) {
       this.#expire()
+      return false
+    }
+    if (this.#messages !== undefined && !this.#messages.take(now)) {
+      this.limit('message_rate_exceeded')
       return false
     }
     if (!isBinary && data.length <= MAX_PROTOCOL_FRAME_BYTES && (data.indexOf(RENEW_NEEDLE) !== -1 || data.indexOf(AUTH_NEEDLE) !== -1)) {
       const frame = parseJson(data.toString())
       const type = reservedTypeOf(frame)
       if (type === undefined) return true
-      if (type === FrameType.Renew && isRenewFrame(frame)) this.#renew(frame)
+      // The renewal budget is spent before any verification, so renew floods cost no crypto.
+      if (this.#renewals !== undefined && !this.#renewals.take(now)) this.#refuseRenewal(ERRORS.renewal_rate_limited, idOf(frame))
+      else if (type === FrameType.Renew && isRenewFrame(frame)) this.#renew(frame, now)
       else this.#refuseRenewal(ERRORS.frame_invalid, idOf(frame))
       return false
     }
@@ -209,10 +271,11 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const lateMs = this.#context.clock.now() - this.#credential.deadline
     if (this.#closeWith(ERRORS.credential_expired)) {
       this.#log('info', 'expired', { lateMs }, 'websocket credential expired; closing')
+      this.#context.metrics.expired({ connectionId: this.id, subject: this.subject, lateMs })
     }
   }
 
-  #renew (frame: RenewFrame): void {
+  #renew (frame: RenewFrame, receivedAt: number): void {
     const result = this.#context.verifier.verify(frame.token)
     if (isErrorDefinition(result)) {
       this.#refuseRenewal(result, frame.id)
@@ -222,20 +285,25 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
       this.#refuseRenewal(ERRORS.subject_mismatch, frame.id)
       return
     }
-    const verdict = authorizeVerdict(this.#authorize, result.claims as WsAuthClaims, this.#request)
+    const verdict = admit(result, this.#authorize, this.#request, this.#context)
     if (verdict instanceof Promise) {
-      verdict.then((v) => { this.#completeRenewal(result, v, frame.id) }, () => { this.#refuseRenewal(ERRORS.unauthorized, frame.id) })
+      verdict.then((v) => { this.#completeRenewal(result, v, frame.id, receivedAt) }, () => { this.#refuseRenewal(ERRORS.internal_error, frame.id) })
     } else {
-      this.#completeRenewal(result, verdict, frame.id)
+      this.#completeRenewal(result, verdict, frame.id, receivedAt)
     }
   }
 
-  #completeRenewal (credential: VerifiedCredential, verdict: Verdict, id: string | undefined): void {
+  #completeRenewal (credential: VerifiedCredential, verdict: Verdict, id: string | undefined, receivedAt: number): void {
     // Renewal racing the deadline has exactly one outcome: once expired, it stays expired.
     if (this.#state !== OPEN) return
     const now = this.#context.clock.now()
     if (now >= this.#credential.deadline) {
       this.#expire()
+      return
+    }
+    if (verdict === ERRORS.credential_revoked) {
+      // The new token is revoked (its session, say): so is this connection.
+      this.revoke()
       return
     }
     if (verdict !== undefined) {
@@ -256,6 +324,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const frame = { type: FrameType.Renewed, expiresAt, expiresIn: Math.max(0, expiresAt - now) } as const
     sendFrame(this.#socket, id === undefined ? frame : { ...frame, id })
     this.#log('debug', 'renewed', { expiresAt }, 'websocket credential renewed')
+    this.#context.metrics.renewed({ connectionId: this.id, subject: this.subject, latencyMs: this.#context.clock.now() - receivedAt })
     this.emit('renewed', credential.claims as WsAuthClaims)
   }
 
@@ -264,6 +333,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#failures++
     sendFrame(this.#socket, authErrorFrame(error, false, error.message, id))
     this.#log('info', 'renewal_refused', { code: error.code, failures: this.#failures }, 'websocket renewal refused')
+    this.#context.metrics.renewalRefused({ connectionId: this.id, subject: this.subject, code: error.code })
     this.emit('renewalRefused', error.code)
     if (this.#failures >= this.#context.maxRenewalFailures) this.#closeWith(ERRORS.renewal_attempts_exceeded)
   }
@@ -282,6 +352,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#alarm.cancel()
     this.#context.registry.remove(this)
     this.#log('debug', 'closed', { closeCode: code }, 'websocket closed')
+    this.#context.metrics.closed({ connectionId: this.id, subject: this.subject, closeCode: code })
     this.emit('close', code)
   }
 

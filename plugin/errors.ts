@@ -26,3 +26,11 @@ export const NotAWebsocketRouteError = createError<[url: string]>(
   'fastify-ws-auth: route "%s" sets wsAuth but not websocket: true',
   500
 )
+
+/** Thrown by `fastify.wsAuth.revoke` when the revocation is malformed. */
+export const InvalidRevocationError = createError<[problem: string]>(
+  'FST_WS_AUTH_INVALID_REVOCATION',
+  'fastify-ws-auth: revocation %s',
+  500,
+  TypeError
+)

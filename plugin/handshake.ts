@@ -2,11 +2,13 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { WebSocket } from 'ws'
 import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
+import { admit } from './admission.ts'
 import { awaitAuthFrame, type AuthFrameContext } from './auth-frame.ts'
-import { authorizeVerdict, type Verdict } from './authorize.ts'
+import type { Verdict } from './authorize.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { isErrorDefinition, tokenFromSubprotocols, type CookieCredential, type CredentialSource } from './credential.ts'
-import type { RefusalMode, ResolvedRouteOptions, WsAuthClaims } from './options.ts'
+import type { ConnectionLimitPolicy, RefusalMode, ResolvedRouteOptions } from './options.ts'
+import { queryOf } from './revocation-tracker.ts'
 import type { OriginPolicy } from './origin.ts'
 import { closeWithError } from './socket-io.ts'
 import type { VerifiedCredential } from './verifier.ts'
@@ -18,14 +20,23 @@ export const kQueryCredential = Symbol('fastify-ws-auth.queryCredential')
 export interface HandshakeOutcome {
   readonly credential?: VerifiedCredential
   readonly source?: CredentialSource
+  /** The revocation tracker's sequence before the credential was checked. */
+  readonly sequence?: number
   /** Refused, to be told over the socket (refusal mode `close`). */
   readonly refusal?: ErrorDefinition
 }
+
+/** @fastify/rate-limit's `createRateLimit()` limiter, as the handshake uses it. */
+export type HandshakeLimiter = (request: FastifyRequest) => Promise<{ isExceeded?: boolean, ttlInSeconds?: number }>
 
 export interface HandshakeContext extends AuthFrameContext {
   readonly origins: OriginPolicy | undefined
   readonly cookie: CookieCredential | undefined
   readonly refusal: RefusalMode
+  readonly limiter: HandshakeLimiter | undefined
+  readonly maxConnections: number
+  readonly maxConnectionsPerSubject: number
+  readonly connectionLimitPolicy: ConnectionLimitPolicy
 }
 
 const outcomes = new WeakMap<FastifyRequest, HandshakeOutcome>()
@@ -39,7 +50,8 @@ function refuseWithStatus (reply: FastifyReply, error: ErrorDefinition): void {
   })
 }
 
-function logRefusal (request: FastifyRequest, error: ErrorDefinition, phase: 'handshake' | 'auth_frame'): void {
+function logRefusal (context: HandshakeContext, request: FastifyRequest, error: ErrorDefinition, phase: 'handshake' | 'auth_frame' | 'registration'): void {
+  context.metrics.refused(error.code)
   request.log.info({
     event: 'ws_auth.refused',
     code: error.code,
@@ -59,13 +71,14 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
   // Browsers hide the status of a refused upgrade, so for them a credential error is
   // told over the socket; errors that must not even upgrade always use a status.
   const tellOverSocket = (request: FastifyRequest, error: ErrorDefinition): boolean => {
-    if (error === ERRORS.origin_not_allowed || error.status === 400) return false
+    // Rate-limited handshakes are refused as cheaply as possible: never upgraded.
+    if (error === ERRORS.origin_not_allowed || error === ERRORS.handshake_rate_limited || error.status === 400) return false
     if (context.refusal === 'close') return true
     return context.refusal === 'auto' && request.headers.origin !== undefined
   }
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: ErrorDefinition): void => {
-    logRefusal(request, error, 'handshake')
+    logRefusal(context, request, error, 'handshake')
     if (tellOverSocket(request, error)) {
       outcomes.set(request, { refusal: error })
       done()
@@ -75,21 +88,40 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
   }
 
   const settle = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction,
-    credential: VerifiedCredential, source: CredentialSource, verdict: Verdict): void => {
+    credential: VerifiedCredential, source: CredentialSource, sequence: number, verdict: Verdict): void => {
     if (verdict !== undefined) {
       refuse(request, reply, done, verdict)
       return
     }
-    outcomes.set(request, { credential, source })
+    outcomes.set(request, { credential, source, sequence })
     done()
   }
 
+  const limiter = context.limiter
   return function wsAuthHandshake (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     // A plain GET to a WebSocket route is answered 404 by @fastify/websocket.
     if (!request.ws) {
       done()
       return
     }
+    if (limiter === undefined) {
+      check(request, reply, done)
+      return
+    }
+    limiter(request).then((limit) => {
+      if (limit.isExceeded === true) {
+        reply.header('retry-after', String(limit.ttlInSeconds ?? 1))
+        refuse(request, reply, done, ERRORS.handshake_rate_limited)
+      } else {
+        check(request, reply, done)
+      }
+    }, (err: unknown) => {
+      request.log.error({ event: 'ws_auth.rate_limit_failed', err: { message: (err as Error | null)?.message } }, 'handshake rate limiter failed; refusing')
+      refuse(request, reply, done, ERRORS.internal_error)
+    })
+  }
+
+  function check (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     if ((request.raw as { [kQueryCredential]?: boolean })[kQueryCredential] === true) {
       refuse(request, reply, done, ERRORS.credential_in_query)
       return
@@ -146,13 +178,29 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
       refuse(request, reply, done, result)
       return
     }
-    const verdict = authorizeVerdict(route.authorize, result.claims as WsAuthClaims, request)
+    const limited = connectionLimit(result.subject, context)
+    if (limited !== undefined) {
+      refuse(request, reply, done, limited)
+      return
+    }
+    // Taken before the store is asked: a revocation recorded from here on is caught at registration.
+    const sequence = context.revocations.sequence
+    const verdict = admit(result, route.authorize, request, context)
     if (verdict instanceof Promise) {
-      verdict.then((v) => { settle(request, reply, done, result, source, v) }, () => { refuse(request, reply, done, ERRORS.unauthorized) })
+      verdict.then((v) => { settle(request, reply, done, result, source, sequence, v) }, () => { refuse(request, reply, done, ERRORS.internal_error) })
     } else {
-      settle(request, reply, done, result, source, verdict)
+      settle(request, reply, done, result, source, sequence, verdict)
     }
   }
+}
+
+/** The connection limit a new connection of `subject` would break, if any (with policy `refuse`). */
+function connectionLimit (subject: string, context: HandshakeContext): ErrorDefinition | undefined {
+  if (context.registry.size >= context.maxConnections) return ERRORS.server_busy
+  if (context.connectionLimitPolicy === 'refuse' && context.registry.countSubject(subject) >= context.maxConnectionsPerSubject) {
+    return ERRORS.too_many_connections
+  }
+  return undefined
 }
 
 /**
@@ -181,10 +229,24 @@ export type WebsocketHandler = (this: unknown, socket: WebSocket, request: Fasti
  * after `authenticated` was sent, with `request.wsAuth` set.
  */
 export function createAuthenticatedHandler (handler: WebsocketHandler, route: ResolvedRouteOptions, context: HandshakeContext): WebsocketHandler {
-  const open = (thisArg: unknown, socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource): unknown => {
+  const open = (thisArg: unknown, socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource, sequence: number): unknown => {
+    // Checked again now that the socket is open: the handshake's checks and this moment
+    // are apart by the upgrade (and by asynchronous checks), and other handshakes ran.
+    const refusal = context.revocations.revokedSince(sequence, queryOf(credential))
+      ? ERRORS.credential_revoked
+      : connectionLimit(credential.subject, context)
+    if (refusal !== undefined) {
+      logRefusal(context, request, refusal, 'registration')
+      closeWithError(socket, refusal, context.closeTimeoutMs, context.clock)
+      return undefined
+    }
+    if (context.registry.countSubject(credential.subject) >= context.maxConnectionsPerSubject) {
+      context.registry.oldestOf(credential.subject)?.limit('connection_superseded')
+    }
     const connection = new AuthenticatedConnection(socket, request, credential, source, route.authorize, context)
     request.wsAuth = connection
     context.registry.add(connection)
+    context.metrics.accepted({ connectionId: connection.id, subject: connection.subject })
     connection.start()
     request.log.info({
       event: 'ws_auth.accepted',
@@ -211,10 +273,12 @@ export function createAuthenticatedHandler (handler: WebsocketHandler, route: Re
       closeWithError(socket, outcome.refusal, context.closeTimeoutMs, context.clock)
       return undefined
     }
-    if (outcome.credential !== undefined) return open(this, socket, request, outcome.credential, outcome.source as CredentialSource)
+    if (outcome.credential !== undefined) {
+      return open(this, socket, request, outcome.credential, outcome.source as CredentialSource, outcome.sequence as number)
+    }
     awaitAuthFrame(socket, request, route.authorize, context,
-      (credential) => { runDetached(socket, request, () => open(this, socket, request, credential, 'auth_frame')) },
-      (error) => { logRefusal(request, error, 'auth_frame') })
+      (credential, sequence) => { runDetached(socket, request, () => open(this, socket, request, credential, 'auth_frame', sequence)) },
+      (error) => { logRefusal(context, request, error, 'auth_frame') })
     return undefined
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
+import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import type {
   ContextConfigDefault, FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchema,
@@ -13,11 +14,15 @@ import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, SUBPROTOCOL, type ErrorCode } from '
 import { systemClock } from './clock.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
-import { NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
-import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
+import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
+import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
+import { Heartbeat } from './heartbeat.ts'
+import { WsAuthMetrics, type MetricsSnapshot } from './metrics.ts'
 import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
 import { redactQueryCredential } from './query-credential.ts'
 import { ConnectionRegistry, type ConnectionSelector } from './registry.ts'
+import { revocationProblem, type Revocation } from './revocation.ts'
+import { RevocationTracker } from './revocation-tracker.ts'
 import { TokenVerifier, type SignatureVerifier } from './verifier.ts'
 
 export interface CloseConnectionsOptions {
@@ -41,7 +46,23 @@ export interface WsAuthApi {
    * @returns how many connections were closed.
    */
   close (selector: ConnectionSelector, options?: CloseConnectionsOptions): number
+  /**
+   * Revokes credentials: records the revocation in the store (so later handshakes and
+   * renewals are refused) and closes every matching live connection at once with
+   * `auth_error` `credential_revoked` (4441). `expiresAt` defaults to now plus
+   * `revocationRetention`. Resolves once the store has recorded it.
+   * @returns how many live connections of this process were closed.
+   */
+  revoke (revocation: RevocationInput): Promise<number>
+  /** Counters, current connections and latency histograms of this instance. */
+  metrics (): MetricsSnapshot
 }
+
+/** A revocation as given to `fastify.wsAuth.revoke`; `expiresAt` is optional there. */
+export type RevocationInput =
+  | { tokenId: string, expiresAt?: number }
+  | { sessionId: string, expiresAt?: number }
+  | { subject: string, issuedBefore: number, expiresAt?: number }
 
 declare module 'fastify' {
   /* eslint-disable @typescript-eslint/no-unused-vars */
@@ -90,7 +111,15 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   // can still register them (their decorators, cookie parsing hook) for its own routes.
   let verifySignature: SignatureVerifier | undefined
   let parseCookie: CookieParser | undefined
+  let limiter: HandshakeLimiter | undefined
   await fastify.register(async function wsAuthDependencies (scope) {
+    if (config.handshakeLimit !== undefined) {
+      // global: false: the limiter applies only where the handshake hook calls it. When
+      // the application registered @fastify/rate-limit first, its settings (store,
+      // keyGenerator, allowList) are inherited, with this plugin's max and timeWindow.
+      if (!scope.hasDecorator('createRateLimit')) await scope.register(fastifyRateLimit, { global: false })
+      limiter = scope.createRateLimit({ max: config.handshakeLimit.max, timeWindow: config.handshakeLimit.timeWindow }) as HandshakeLimiter
+    }
     if (config.cookieName !== undefined) {
       // An application that registered @fastify/cookie before us already gave this scope a
       // parser (a second registration would fail on its decorators).
@@ -116,12 +145,15 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   })
 
   const registry = new ConnectionRegistry<AuthenticatedConnection>()
+  const metrics = new WsAuthMetrics(() => registry.size)
+  // Remembered long enough to cover any handshake: its async checks, then the upgrade.
+  const revocations = new RevocationTracker(config.revocationStore, clock, config.handshakeTimeoutMs + 60_000)
   const context: HandshakeContext = {
     verifier: new TokenVerifier(verifySignature as SignatureVerifier, {
       issuers: config.issuers,
       audiences: config.audiences,
       clockToleranceMs: config.clockToleranceMs
-    }, config.maxTokenLength, clock),
+    }, { maxTokenLength: config.maxTokenLength, algorithms: config.algorithms, types: config.allowedTypes }, clock),
     clock,
     registry,
     renewBeforeMs: config.renewBeforeMs,
@@ -131,8 +163,33 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     maxPreAuthPayload: config.maxPreAuthPayload,
     origins: config.origins,
     cookie: config.cookieName === undefined ? undefined : new CookieCredential(config.cookieName, parseCookie as CookieParser),
-    refusal: config.refusal
+    refusal: config.refusal,
+    limiter,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerSubject: config.maxConnectionsPerSubject,
+    connectionLimitPolicy: config.connectionLimitPolicy,
+    metrics,
+    messageLimit: config.messageLimit,
+    renewalLimit: config.renewalLimit,
+    maxBufferedAmount: config.maxBufferedAmount,
+    revocations,
+    handshakeTimeoutMs: config.handshakeTimeoutMs
   }
+
+  /** Closes this process's live connections covered by `revocation`. */
+  const applyRevocation = (revocation: Revocation): number => {
+    revocations.record(revocation)
+    const candidates = 'sessionId' in revocation
+      ? registry.select({ sessionId: revocation.sessionId })
+      : 'subject' in revocation ? registry.select({ subject: revocation.subject }) : [...registry.values()]
+    let closed = 0
+    for (const connection of candidates) {
+      if (connection.matches(revocation) && connection.revoke()) closed++
+    }
+    return closed
+  }
+  const unsubscribe = config.revocationStore.subscribe?.((revocation) => { applyRevocation(revocation) })
+  const heartbeat = config.heartbeatIntervalMs > 0 ? new Heartbeat(config.heartbeatIntervalMs, () => registry.values()) : undefined
 
   // Added before @fastify/websocket registers its own onRoute hook, so the handler
   // wrapped here is the one @fastify/websocket calls after the upgrade.
@@ -196,14 +253,26 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
         if (connection.close(closeOptions.code ?? 'credential_revoked', closeOptions.message)) closed++
       }
       return closed
-    }
+    },
+    async revoke (input) {
+      const revocation = { ...input, expiresAt: input?.expiresAt ?? clock.now() + config.revocationRetentionMs } as Revocation
+      const problem = revocationProblem(revocation)
+      if (problem !== undefined) throw new InvalidRevocationError(problem)
+      // Live connections first: closing them needs no store, and must not wait for one.
+      const closed = applyRevocation(revocation)
+      await config.revocationStore.revoke(revocation)
+      return closed
+    },
+    metrics: () => metrics.snapshot()
   }
   fastify.decorate('wsAuth', api)
   fastify.decorateRequest('wsAuth', null as unknown as AuthenticatedConnection)
 
-  fastify.addHook('onClose', (_instance, done) => {
+  fastify.addHook('onClose', async () => {
     fastify.server.removeListener('upgrade', onUpgrade)
-    done()
+    heartbeat?.stop()
+    unsubscribe?.()
+    await config.revocationStore.close?.()
   })
 }
 
@@ -215,7 +284,10 @@ export { AuthenticatedConnection, type AuthenticatedConnectionEvents } from './c
 export type { Clock } from './clock.ts'
 export type { CredentialSource } from './credential.ts'
 export type { ConnectionSelector } from './registry.ts'
+export { MemoryRevocationStore, type Revocation, type RevocationQuery, type RevocationStore } from './revocation.ts'
+export { CHANNELS, LATENCY_BUCKETS_MS, type HistogramSnapshot, type MetricsEvent, type MetricsSnapshot } from './metrics.ts'
+export type { RateLimit } from './token-bucket.ts'
 export type { StandardClaims } from './claims.ts'
-export type { Authorize, RefusalMode, SigningAlgorithm, WsAuthClaims, WsAuthOptions, WsAuthRouteOptions, WsAuthVerifyOptions } from './options.ts'
-export { InvalidOptionError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
+export type { Authorize, ConnectionLimitPolicy, RefusalMode, SigningAlgorithm, WsAuthClaims, WsAuthOptions, WsAuthRouteOptions, WsAuthVerifyOptions } from './options.ts'
+export { InvalidOptionError, InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 export * from '../protocol/index.ts'

@@ -6,6 +6,8 @@ import type { StandardClaims } from './claims.ts'
 import { MAX_TIMER_DELAY_MS, type Clock } from './clock.ts'
 import { InvalidOptionError } from './errors.ts'
 import { OriginPolicy } from './origin.ts'
+import { MemoryRevocationStore, type RevocationStore } from './revocation.ts'
+import type { RateLimit } from './token-bucket.ts'
 
 /** Claims of a verified token. Augment this interface to type your own claims. */
 export interface WsAuthClaims extends StandardClaims {}
@@ -37,7 +39,16 @@ export interface WsAuthVerifyOptions {
   clockTolerance?: number
   /** Longest token accepted, in characters. @default 8192 */
   maxTokenLength?: number
+  /**
+   * Accepted values of the token header's `typ`, compared case-insensitively without an
+   * `application/` prefix; a token without `typ` is accepted. Keeps refresh tokens and ID
+   * tokens with their own `typ` out. @default ['JWT', 'at+jwt']
+   */
+  allowedTypes?: readonly string[]
 }
+
+/** What happens when a subject already has `maxConnectionsPerSubject` live connections. */
+export type ConnectionLimitPolicy = 'refuse' | 'close-oldest'
 
 export type RefusalMode = 'auto' | 'status' | 'close'
 
@@ -79,6 +90,41 @@ export interface WsAuthOptions {
   authorize?: Authorize
   /** After the server sends a close frame, how long the peer has to answer before the socket is destroyed, in ms. @default 2000 */
   closeTimeout?: number
+  /**
+   * Handshakes per client address (`request.ip`, which honours Fastify's `trustProxy`)
+   * through @fastify/rate-limit, checked before anything else; over it: HTTP 429
+   * `handshake_rate_limited` with `retry-after`. `false` disables it.
+   * @default { max: 100, timeWindow: 10000 }
+   */
+  handshakeLimit?: RateLimit | false
+  /** Live authenticated connections of this process; more are refused with `server_busy` (503 / 4503). @default 10000 */
+  maxConnections?: number
+  /** Live connections per subject (`sub`), in this process. @default 100 */
+  maxConnectionsPerSubject?: number
+  /**
+   * At the per-subject limit, `refuse` refuses the new connection (`too_many_connections`,
+   * 429 / 4429); `close-oldest` accepts it and closes the subject's oldest connection with
+   * `connection_superseded` (4409). @default 'refuse'
+   */
+  connectionLimitPolicy?: ConnectionLimitPolicy
+  /** Inbound messages per connection (a token bucket); over it the connection is closed with 4429 `message_rate_exceeded`. `false` disables it. @default { max: 1000, timeWindow: 1000 } */
+  messageLimit?: RateLimit | false
+  /**
+   * `renew` frames per connection (a token bucket); over it a `renew` is refused with
+   * `renewal_rate_limited` before any verification, and counts as a failed renewal.
+   * `false` disables it. @default { max: 5, timeWindow: 60000 }
+   */
+  renewalLimit?: RateLimit | false
+  /** Time the asynchronous checks of a handshake or renewal (revocation store, `authorize`) have, in ms; then `handshake_timeout`. @default 5000 */
+  handshakeTimeout?: number
+  /** Interval of heartbeat pings, in ms; a peer that has not answered the previous ping is closed with 4408 `heartbeat_timeout`. 0 disables. @default 30000 */
+  heartbeatInterval?: number
+  /** Bytes that may wait in the send buffer of one connection; more closes it with 4413 `send_buffer_overflow`. @default 4194304 (4 MiB) */
+  maxBufferedAmount?: number
+  /** Where revocations are kept and looked up. @default a new `MemoryRevocationStore` (this process only) */
+  revocationStore?: RevocationStore
+  /** How long a revocation given without `expiresAt` is kept, in ms: make it your longest credential lifetime. @default 86400000 (24 h) */
+  revocationRetention?: number
   /** Options for the `ws` server (passed to @fastify/websocket). `maxPayload` defaults to 1 MiB here. */
   websocket?: Omit<WsServerOptions, 'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols'>
   /** Time source for deadlines. @default the system clock */
@@ -104,6 +150,7 @@ export interface ResolvedOptions {
   readonly audiences: readonly string[] | undefined
   readonly clockToleranceMs: number
   readonly maxTokenLength: number
+  readonly allowedTypes: ReadonlySet<string>
   readonly origins: OriginPolicy | undefined
   readonly cookieName: string | undefined
   readonly renewBeforeMs: number
@@ -115,6 +162,33 @@ export interface ResolvedOptions {
   readonly closeTimeoutMs: number
   readonly websocket: WsServerOptions
   readonly clock: Clock | undefined
+  readonly handshakeLimit: RateLimit | undefined
+  readonly maxConnections: number
+  readonly maxConnectionsPerSubject: number
+  readonly connectionLimitPolicy: ConnectionLimitPolicy
+  readonly messageLimit: RateLimit | undefined
+  readonly renewalLimit: RateLimit | undefined
+  readonly handshakeTimeoutMs: number
+  readonly heartbeatIntervalMs: number
+  readonly maxBufferedAmount: number
+  readonly revocationStore: RevocationStore
+  readonly revocationRetentionMs: number
+}
+
+/** Normalises a `typ` header value for comparison (RFC 7515 §4.1.9: `application/` may be omitted). */
+export function normaliseType (typ: string): string {
+  const lower = typ.toLowerCase()
+  return lower.startsWith('application/') ? lower.slice(12) : lower
+}
+
+function rateLimit (option: string, value: unknown, fallback: RateLimit): RateLimit | undefined {
+  if (value === false) return undefined
+  if (value === undefined) return fallback
+  const { max, timeWindow } = (value ?? {}) as Partial<RateLimit>
+  if (typeof value !== 'object' || !Number.isInteger(max) || (max as number) < 1 || !Number.isInteger(timeWindow) || (timeWindow as number) < 1) {
+    fail(option, 'must be false or { max, timeWindow } with positive integers (events, ms)')
+  }
+  return { max: max as number, timeWindow: timeWindow as number }
 }
 
 function fail (option: string, problem: string): never {
@@ -142,7 +216,7 @@ function isPem (key: string | Buffer): boolean {
   return key.toString('utf8', 0, 64).includes('-----BEGIN')
 }
 
-function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedOptions, 'algorithms' | 'key' | 'issuers' | 'audiences' | 'clockToleranceMs' | 'maxTokenLength'> {
+function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedOptions, 'algorithms' | 'key' | 'issuers' | 'audiences' | 'clockToleranceMs' | 'maxTokenLength' | 'allowedTypes'> {
   if (verify === undefined || typeof verify !== 'object') fail('verify', 'is required: { algorithms, key }')
   const { algorithms, key } = verify
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
@@ -174,7 +248,12 @@ function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedO
   if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) {
     fail('verify.clockTolerance', `must be a number of seconds from 0 to 300, got ${String(clockTolerance)}`)
   }
+  const allowedTypes = verify.allowedTypes ?? ['JWT', 'at+jwt']
+  if (!Array.isArray(allowedTypes) || allowedTypes.length === 0 || !allowedTypes.every((v) => typeof v === 'string' && v.length > 0)) {
+    fail('verify.allowedTypes', 'must be a non-empty array of typ values such as ["JWT", "at+jwt"]')
+  }
   return {
+    allowedTypes: new Set(allowedTypes.map(normaliseType)),
     algorithms: [...algorithms],
     key,
     issuers: stringList('verify.issuer', verify.issuer),
@@ -229,6 +308,14 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
     if (forbidden in websocket) fail(`websocket.${forbidden}`, 'is managed by fastify-ws-auth and cannot be set')
   }
 
+  const connectionLimitPolicy = options.connectionLimitPolicy ?? 'refuse'
+  if (connectionLimitPolicy !== 'refuse' && connectionLimitPolicy !== 'close-oldest') fail('connectionLimitPolicy', 'must be "refuse" or "close-oldest"')
+
+  const revocationStore = options.revocationStore ?? new MemoryRevocationStore({ clock })
+  if (typeof revocationStore !== 'object' || revocationStore === null || typeof revocationStore.revoke !== 'function' || typeof revocationStore.isRevoked !== 'function') {
+    fail('revocationStore', 'must implement revoke() and isRevoked()')
+  }
+
   return {
     ...verify,
     origins,
@@ -241,7 +328,18 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
     authorize: resolveAuthorize('authorize', options.authorize),
     closeTimeoutMs: nonNegativeInteger('closeTimeout', options.closeTimeout, 2000, MAX_TIMER_DELAY_MS),
     websocket: { maxPayload: 1024 * 1024, perMessageDeflate: false, ...websocket },
-    clock
+    clock,
+    handshakeLimit: rateLimit('handshakeLimit', options.handshakeLimit, { max: 100, timeWindow: 10_000 }),
+    maxConnections: nonNegativeInteger('maxConnections', options.maxConnections, 10_000) || fail('maxConnections', 'must be positive'),
+    maxConnectionsPerSubject: nonNegativeInteger('maxConnectionsPerSubject', options.maxConnectionsPerSubject, 100) || fail('maxConnectionsPerSubject', 'must be positive'),
+    connectionLimitPolicy,
+    messageLimit: rateLimit('messageLimit', options.messageLimit, { max: 1000, timeWindow: 1000 }),
+    renewalLimit: rateLimit('renewalLimit', options.renewalLimit, { max: 5, timeWindow: 60_000 }),
+    handshakeTimeoutMs: nonNegativeInteger('handshakeTimeout', options.handshakeTimeout, 5000, MAX_TIMER_DELAY_MS) || fail('handshakeTimeout', 'must be positive'),
+    heartbeatIntervalMs: nonNegativeInteger('heartbeatInterval', options.heartbeatInterval, 30_000, MAX_TIMER_DELAY_MS),
+    maxBufferedAmount: nonNegativeInteger('maxBufferedAmount', options.maxBufferedAmount, 4 * 1024 * 1024) || fail('maxBufferedAmount', 'must be positive'),
+    revocationStore,
+    revocationRetentionMs: nonNegativeInteger('revocationRetention', options.revocationRetention, 86_400_000) || fail('revocationRetention', 'must be positive')
   }
 }
 

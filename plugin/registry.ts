@@ -47,6 +47,18 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
     if (connection.sessionId !== undefined) unindex(this.#bySession, connection.sessionId, connection)
   }
 
+  /** Live connections of `subject`. */
+  countSubject (subject: string): number {
+    return this.#bySubject.get(subject)?.size ?? 0
+  }
+
+  /** The longest-registered live connection of `subject`. */
+  oldestOf (subject: string): C | undefined {
+    const set = this.#bySubject.get(subject)
+    // Sets iterate in insertion order.
+    return set === undefined ? undefined : set.values().next().value
+  }
+
   /** Connections matching every field of `selector`. */
   select (selector: ConnectionSelector): C[] {
     let candidates: Iterable<C>

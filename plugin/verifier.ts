@@ -2,6 +2,7 @@ import { TokenError } from 'fast-jwt'
 import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
 import { checkClaims, type ClaimRules, type StandardClaims } from './claims.ts'
 import type { Clock } from './clock.ts'
+import { normaliseType } from './options.ts'
 
 /** A token that passed signature and claim checks. The token itself is not kept. */
 export class VerifiedCredential<Claims extends StandardClaims = StandardClaims> {
@@ -21,6 +22,44 @@ export class VerifiedCredential<Claims extends StandardClaims = StandardClaims> 
   get sessionId (): string | undefined {
     return this.claims.sid
   }
+
+  /** The token's `jti`, if any. */
+  get tokenId (): string | undefined {
+    const jti = (this.claims as { jti?: unknown }).jti
+    return typeof jti === 'string' ? jti : undefined
+  }
+
+  /** The token's `iat` in ms, if any. */
+  get issuedAt (): number | undefined {
+    const iat = (this.claims as { iat?: unknown }).iat
+    return typeof iat === 'number' && Number.isFinite(iat) ? iat * 1000 : undefined
+  }
+}
+
+// A protected header is a few dozen bytes; anything this long is refused unread.
+const MAX_HEADER_SEGMENT = 1024
+
+/**
+ * Checks the protected header before any cryptography: `alg` in the allowlist (exact
+ * case), no `crit` (this verifier implements no header extension, so RFC 7515 §4.1.11
+ * requires refusing any), `typ` if present in the accepted set. Hand-written because
+ * fast-jwt runs these checks only inside `verify`, after more work.
+ */
+function headerProblem (token: string, algorithms: ReadonlySet<string>, types: ReadonlySet<string>): ErrorDefinition | undefined {
+  const end = token.indexOf('.')
+  if (end > MAX_HEADER_SEGMENT) return ERRORS.token_malformed
+  let header: unknown
+  try {
+    header = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString())
+  } catch {
+    return ERRORS.token_malformed
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) return ERRORS.token_malformed
+  const { alg, typ, crit } = header as { alg?: unknown, typ?: unknown, crit?: unknown }
+  if (typeof alg !== 'string' || !algorithms.has(alg)) return ERRORS.token_algorithm_not_allowed
+  if (crit !== undefined) return ERRORS.token_malformed
+  if (typ !== undefined && (typeof typ !== 'string' || !types.has(normaliseType(typ)))) return ERRORS.token_type_invalid
+  return undefined
 }
 
 // Compact JWS: three base64url segments. Checked before any decoding or cryptography.
@@ -59,18 +98,24 @@ export class TokenVerifier {
   readonly #verifySignature: SignatureVerifier
   readonly #rules: ClaimRules
   readonly #clock: Clock
+  readonly #algorithms: ReadonlySet<string>
+  readonly #types: ReadonlySet<string>
   readonly maxTokenLength: number
 
-  constructor (verifySignature: SignatureVerifier, rules: ClaimRules, maxTokenLength: number, clock: Clock) {
+  constructor (verifySignature: SignatureVerifier, rules: ClaimRules, limits: { maxTokenLength: number, algorithms: readonly string[], types: ReadonlySet<string> }, clock: Clock) {
     this.#verifySignature = verifySignature
     this.#rules = rules
     this.#clock = clock
-    this.maxTokenLength = maxTokenLength
+    this.#algorithms = new Set(limits.algorithms)
+    this.#types = limits.types
+    this.maxTokenLength = limits.maxTokenLength
   }
 
   verify (token: string): VerifiedCredential | ErrorDefinition {
     if (token.length > this.maxTokenLength) return ERRORS.token_too_large
     if (!COMPACT_JWS.test(token)) return ERRORS.token_malformed
+    const problem = headerProblem(token, this.#algorithms, this.#types)
+    if (problem !== undefined) return problem
     let payload: unknown
     try {
       payload = this.#verifySignature(token)

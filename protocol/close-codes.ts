@@ -9,9 +9,13 @@ export enum CloseCode {
   Unauthorized = 4401,
   /** The identity is not allowed here (authorize hook refused, or Origin not allowed). */
   Forbidden = 4403,
-  /** No `auth` frame arrived within the server's authentication timeout. */
-  AuthTimeout = 4408,
-  /** Too many requests: rate limit or too many failed renewals. */
+  /** No `auth` frame arrived in time, or the peer stopped answering heartbeat pings. */
+  Timeout = 4408,
+  /** Closed to make room for a newer connection of the same subject (connection limit). */
+  Superseded = 4409,
+  /** The server's send buffer for this peer passed its cap: the peer reads too slowly. */
+  SlowConsumer = 4413,
+  /** Too many requests: a rate limit, a connection limit, or too many failed renewals. */
   TooManyRequests = 4429,
   /** The credential's deadline passed without a valid renewal. */
   CredentialExpired = 4440,
@@ -19,7 +23,7 @@ export enum CloseCode {
   CredentialRevoked = 4441,
   /** The server failed while checking the credential. */
   InternalError = 4500,
-  /** A service the server needs to check credentials is unavailable. */
+  /** The server is at capacity, or a service it needs to check credentials is unavailable. */
   ServiceUnavailable = 4503
 }
 
@@ -35,7 +39,9 @@ const POLICY_BY_CODE: Readonly<Record<CloseCode, ClosePolicy>> = {
   [CloseCode.BadRequest]: 'stop',
   [CloseCode.Unauthorized]: 'reauthenticate',
   [CloseCode.Forbidden]: 'stop',
-  [CloseCode.AuthTimeout]: 'reconnect',
+  [CloseCode.Timeout]: 'reconnect',
+  [CloseCode.Superseded]: 'stop',
+  [CloseCode.SlowConsumer]: 'reconnect',
   [CloseCode.TooManyRequests]: 'reconnect',
   [CloseCode.CredentialExpired]: 'reauthenticate',
   [CloseCode.CredentialRevoked]: 'stop',

@@ -122,7 +122,7 @@ t.test('auth-frame transport', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 20))
     t.equal(client.socket.readyState, client.socket.OPEN, 'not before the timeout')
     time.tick(1)
-    t.same(await client.closed, { code: CloseCode.AuthTimeout, reason: 'auth_timeout' })
+    t.same(await client.closed, { code: CloseCode.Timeout, reason: 'auth_timeout' })
     t.match(client.frames('auth_error'), [{ code: 'auth_timeout', closing: true, retry: true }])
   })
 

@@ -6,11 +6,11 @@ import { bearer, connect, manualClock, sign, startServer, type TestClient } from
 const S = 1000
 
 /** Server on a manual clock; the handler echoes and reports renewals it observes through request.wsAuth. */
-async function clockedServer (t: Test, options: { renewBefore?: number, maxRenewalFailures?: number } = {}) {
+async function clockedServer (t: Test, options: { renewBefore?: number, maxRenewalFailures?: number, renewalLimit?: false } = {}) {
   const time = manualClock()
   const sockets: WebSocket[] = []
   const server = await startServer(t, {
-    plugin: { clock: time.clock, renewBefore: options.renewBefore ?? 40 * S, maxRenewalFailures: options.maxRenewalFailures },
+    plugin: { clock: time.clock, renewBefore: options.renewBefore ?? 40 * S, maxRenewalFailures: options.maxRenewalFailures, renewalLimit: options.renewalLimit },
     handler: (socket, request) => {
       sockets.push(socket)
       request.wsAuth.on('renewed', (claims) => { socket.send(JSON.stringify({ type: 'app.renewed', scope: claims.scope, expiresAt: request.wsAuth.expiresAt })) })
@@ -87,7 +87,7 @@ t.test('a client that does not renew is closed at its deadline', async (t) => {
 })
 
 t.test('refused renewals keep the old deadline', async (t) => {
-  const s = await clockedServer(t, { maxRenewalFailures: 10 })
+  const s = await clockedServer(t, { maxRenewalFailures: 10, renewalLimit: false })
   const client = connect(s.url, bearer(s.token()))
   await client.frame('authenticated')
   const attempts: Array<[string, string, ErrorCode]> = [
@@ -168,7 +168,7 @@ t.test('no application message crosses the deadline, even when the timer is late
 })
 
 t.test('application messages keep their order across renewals (real clock)', async (t) => {
-  const server = await startServer(t, { plugin: { renewBefore: 0 } })
+  const server = await startServer(t, { plugin: { renewBefore: 0, renewalLimit: false } })
   const client = connect(server.url, bearer(sign({ sid: 's' })))
   await client.frame('authenticated')
   const total = 400

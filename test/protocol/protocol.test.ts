@@ -9,7 +9,9 @@ t.test('close policies', async (t) => {
     [CloseCode.BadRequest, 'stop'],
     [CloseCode.Unauthorized, 'reauthenticate'],
     [CloseCode.Forbidden, 'stop'],
-    [CloseCode.AuthTimeout, 'reconnect'],
+    [CloseCode.Timeout, 'reconnect'],
+    [CloseCode.Superseded, 'stop'],
+    [CloseCode.SlowConsumer, 'reconnect'],
     [CloseCode.TooManyRequests, 'reconnect'],
     [CloseCode.CredentialExpired, 'reauthenticate'],
     [CloseCode.CredentialRevoked, 'stop'],
@@ -25,7 +27,7 @@ t.test('close policies', async (t) => {
     [3000, 'reconnect']
   ]
   for (const [code, policy] of expected) t.equal(closePolicy(code), policy, `close code ${code}`)
-  t.same([...CLOSE_CODES], [4400, 4401, 4403, 4408, 4429, 4440, 4441, 4500, 4503])
+  t.same([...CLOSE_CODES], [4400, 4401, 4403, 4408, 4409, 4413, 4429, 4440, 4441, 4500, 4503])
   t.ok(isProtocolCloseCode(4440))
   t.notOk(isProtocolCloseCode(1000))
   t.notOk(isProtocolCloseCode(4402))

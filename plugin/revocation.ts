@@ -1,0 +1,140 @@
+import type { Clock } from './clock.ts'
+
+/**
+ * A revocation: every credential it matches is refused at the handshake and at renewal,
+ * and live connections it matches are closed with `credential_revoked`. `expiresAt` (ms
+ * since the epoch) is when the entry may be forgotten: when the last credential it covers
+ * expires anyway.
+ */
+export type Revocation =
+  | { readonly tokenId: string, readonly expiresAt: number }
+  | { readonly sessionId: string, readonly expiresAt: number }
+  | { readonly subject: string, readonly issuedBefore: number, readonly expiresAt: number }
+
+/** What the plugin asks a store about one credential. */
+export interface RevocationQuery {
+  readonly subject: string
+  /** The token's `jti`. */
+  readonly tokenId?: string | undefined
+  /** The token's `sid`. */
+  readonly sessionId?: string | undefined
+  /** The token's `iat`, in ms; a credential without one is covered by every subject revocation. */
+  readonly issuedAt?: number | undefined
+}
+
+/**
+ * Where revocations live. The plugin ships {@link MemoryRevocationStore} (one process); a
+ * shared store (Redis, a database) implements the same interface and lets every instance
+ * see every revocation. Methods may answer synchronously (the fast path) or with a promise;
+ * a throw or a rejection makes the plugin fail closed with `revocation_unavailable`.
+ */
+export interface RevocationStore {
+  /** Records a revocation (for a shared store: durable and published once this settles). */
+  revoke (revocation: Revocation): void | Promise<void>
+  /** Whether any recorded revocation matches the credential. */
+  isRevoked (query: RevocationQuery): boolean | Promise<boolean>
+  /**
+   * Revocations recorded elsewhere (other instances), so this instance closes its matching
+   * live connections at once. Returns an unsubscribe function. Optional for local stores.
+   */
+  subscribe? (listener: (revocation: Revocation) => void): () => void
+  /** Called when the Fastify instance closes. */
+  close? (): void | Promise<void>
+}
+
+/** Whether `revocation` covers the credential described by `query`. */
+export function revocationMatches (revocation: Revocation, query: RevocationQuery): boolean {
+  if ('tokenId' in revocation) return query.tokenId === revocation.tokenId
+  if ('sessionId' in revocation) return query.sessionId === revocation.sessionId
+  return query.subject === revocation.subject && (query.issuedAt === undefined || query.issuedAt < revocation.issuedBefore)
+}
+
+/** Validates a revocation given to the public API; returns a problem description or undefined. */
+export function revocationProblem (value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return 'must be an object'
+  const r = value as Record<string, unknown>
+  const keys = ['tokenId', 'sessionId', 'subject'].filter((key) => r[key] !== undefined)
+  if (keys.length !== 1) return 'must have exactly one of tokenId, sessionId or subject'
+  const key = keys[0] as string
+  if (typeof r[key] !== 'string' || (r[key] as string).length === 0) return `${key} must be a non-empty string`
+  if (key === 'subject' && !Number.isFinite(r.issuedBefore)) return 'issuedBefore (ms since the epoch) is required with subject'
+  if (!Number.isFinite(r.expiresAt)) return 'expiresAt must be a time in ms since the epoch'
+  return undefined
+}
+
+/**
+ * The default store: revocations of this process, in memory. Lookups are synchronous map
+ * reads; entries are dropped once expired (lazily on lookup, and by a sweep on insertion).
+ */
+export class MemoryRevocationStore implements RevocationStore {
+  readonly #tokens = new Map<string, number>()
+  readonly #sessions = new Map<string, number>()
+  /** subject → [issuedBefore, expiresAt] pairs; usually one. */
+  readonly #subjects = new Map<string, Array<[number, number]>>()
+  readonly #now: () => number
+  #insertions = 0
+
+  constructor (options: { clock?: Pick<Clock, 'now'> } = {}) {
+    this.#now = options.clock === undefined ? Date.now : () => (options.clock as Clock).now()
+  }
+
+  /** Number of entries held (expired ones included until swept). */
+  get size (): number {
+    let size = this.#tokens.size + this.#sessions.size
+    for (const list of this.#subjects.values()) size += list.length
+    return size
+  }
+
+  revoke (revocation: Revocation): void {
+    if (++this.#insertions % 256 === 0) this.#sweep()
+    if ('tokenId' in revocation) {
+      keepLatest(this.#tokens, revocation.tokenId, revocation.expiresAt)
+    } else if ('sessionId' in revocation) {
+      keepLatest(this.#sessions, revocation.sessionId, revocation.expiresAt)
+    } else {
+      const { issuedBefore, expiresAt } = revocation
+      // An entry that covers fewer tokens for less time than the new one is dropped, so
+      // repeated revocations of one subject keep the list short.
+      const list = (this.#subjects.get(revocation.subject) ?? []).filter(([b, e]) => b > issuedBefore || e > expiresAt)
+      list.push([issuedBefore, expiresAt])
+      this.#subjects.set(revocation.subject, list)
+    }
+  }
+
+  isRevoked (query: RevocationQuery): boolean {
+    const now = this.#now()
+    if (query.tokenId !== undefined && live(this.#tokens, query.tokenId, now)) return true
+    if (query.sessionId !== undefined && live(this.#sessions, query.sessionId, now)) return true
+    const list = this.#subjects.get(query.subject)
+    if (list === undefined) return false
+    for (const [issuedBefore, expiresAt] of list) {
+      if (expiresAt > now && (query.issuedAt === undefined || query.issuedAt < issuedBefore)) return true
+    }
+    return false
+  }
+
+  #sweep (): void {
+    const now = this.#now()
+    for (const map of [this.#tokens, this.#sessions]) {
+      for (const [key, expiresAt] of map) if (expiresAt <= now) map.delete(key)
+    }
+    for (const [subject, list] of this.#subjects) {
+      const kept = list.filter(([, expiresAt]) => expiresAt > now)
+      if (kept.length === 0) this.#subjects.delete(subject)
+      else this.#subjects.set(subject, kept)
+    }
+  }
+}
+
+function keepLatest (map: Map<string, number>, key: string, expiresAt: number): void {
+  const existing = map.get(key)
+  if (existing === undefined || existing < expiresAt) map.set(key, expiresAt)
+}
+
+function live (map: Map<string, number>, key: string, now: number): boolean {
+  const expiresAt = map.get(key)
+  if (expiresAt === undefined) return false
+  if (expiresAt > now) return true
+  map.delete(key)
+  return false
+}
