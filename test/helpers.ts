@@ -17,6 +17,25 @@ interface Test {
 }
 
 /**
+ * Every token and key the tests create, so that each server's log can be searched for
+ * them: the whole suite's traffic runs at trace level through {@link startServer}.
+ */
+const secrets = new Set<string>([SECRET])
+
+/** Registers a value that must never appear in a log line. */
+export function secret<T extends string> (value: T): T {
+  for (const part of value.split('.')) if (part.length >= 16) secrets.add(part)
+  return value
+}
+
+/** Lines of `log` that contain a registered secret (or a segment of a registered token). */
+export function leaks (log: string): string[] {
+  const found: string[] = []
+  for (const value of secrets) if (log.includes(value)) found.push(value.slice(0, 12) + '…')
+  return found
+}
+
+/**
  * Signs `claims` (HS256 with {@link SECRET} unless told otherwise; `exp` defaults to 60 s
  * ahead). HMAC tokens are assembled here because fast-jwt's signer insists on integer
  * `exp`, and RFC 7519 allows fractional NumericDates, which give tests sub-second lifetimes.
@@ -28,16 +47,16 @@ export function sign (claims: Record<string, unknown> = {}, options: { key?: str
     const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
     const input = `${encode({ alg: algorithm, typ: 'JWT', ...options.header })}.${encode(payload)}`
     const mac = createHmac(`sha${algorithm.slice(2)}`, options.key ?? SECRET).update(input).digest('base64url')
-    return `${input}.${mac}`
+    return secret(`${input}.${mac}`)
   }
   const signer = createSigner({ key: options.key, algorithm, header: options.header } as Parameters<typeof createSigner>[0]) as unknown as (payload: unknown) => string
-  return signer({ ...payload, exp: Math.floor(payload.exp as number) })
+  return secret(signer({ ...payload, exp: Math.floor(payload.exp as number) }))
 }
 
 /** An unsigned (`alg: none`) token, as an attacker would hand-craft it. */
 export function unsignedToken (claims: Record<string, unknown> = {}, alg = 'none'): string {
   const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
-  return `${encode({ alg, typ: 'JWT' })}.${encode({ sub: 'alice', exp: Math.floor(nowSeconds()) + 60, ...claims })}.`
+  return secret(`${encode({ alg, typ: 'JWT' })}.${encode({ sub: 'alice', exp: Math.floor(nowSeconds()) + 60, ...claims })}.`)
 }
 
 export const bearer = (token: string): string[] => [SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${token}`]
@@ -56,10 +75,17 @@ export interface RunningServer {
   app: FastifyInstance
   url: string
   origin: string
+  /** What the server logged (trace level), unless the test brought its own logger. */
+  logLines: string[]
 }
 
 export async function startServer (t: Test, setup: ServerSetup = {}): Promise<RunningServer> {
-  const app = Fastify({ logger: false, ...setup.fastify })
+  // Unless a test brings its own logger, the server logs at trace level into memory, and
+  // the log is searched for every token and key the tests created once the server closes.
+  const lines: string[] = []
+  const ownLogger = setup.fastify !== undefined && ('logger' in setup.fastify || 'loggerInstance' in setup.fastify)
+  const stream = { write (line: string) { lines.push(line) } }
+  const app = Fastify({ logger: ownLogger ? false : { level: 'trace', stream }, ...setup.fastify })
   await app.register(fastifyWsAuth, {
     verify: { algorithms: ['HS256'], key: SECRET },
     ...setup.plugin
@@ -70,10 +96,15 @@ export async function startServer (t: Test, setup: ServerSetup = {}): Promise<Ru
   app.get('/ws', { websocket: true, wsAuth: setup.route ?? true }, handler)
   await setup.setup?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
-  t.after(() => app.close())
+  t.after(async () => {
+    await app.close()
+    const found = leaks(lines.join(''))
+    // A throw here fails the test that owns the server.
+    if (found.length > 0) throw new Error(`secret material in the server log: ${found.join(', ')}`)
+  })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
-  return { app, url: `ws://127.0.0.1:${port}/ws`, origin: `http://127.0.0.1:${port}` }
+  return { app, url: `ws://127.0.0.1:${port}/ws`, origin: `http://127.0.0.1:${port}`, logLines: lines }
 }
 
 export interface CloseEvent { code: number, reason: string }
