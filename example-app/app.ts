@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox'
 import fastifyWsAuth, { type WsAuthClaims } from '../plugin/index.ts'
 import type { AppConfig } from './config.ts'
 import { registerFeed } from './feed.ts'
+import { registerMetrics } from './metrics.ts'
 import { SessionStore } from './sessions.ts'
 import { UserStore, type User } from './users.ts'
 
@@ -125,12 +126,14 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     const claims = await bearer(request, reply)
     if (claims === undefined) return reply
     sessions.delete(claims.sid)
-    const closed = app.wsAuth.close({ sessionId: claims.sid }, { code: 'credential_revoked', message: 'Logged out.' })
+    // Closes the session's live sockets with 4441, and refuses its unexpired tokens from now on.
+    const closed = await app.wsAuth.revoke({ sessionId: claims.sid, expiresAt: Date.now() + SESSION_TTL_MS })
     request.log.info({ event: 'logout', subject: claims.sub, sessionId: claims.sid, closed }, 'logged out')
     return reply.code(204).send()
   })
 
   registerFeed(app, config.tickInterval)
+  registerMetrics(app)
 
   app.get('/health', async () => ({ status: 'ok', connections: app.wsAuth.size, sessions: sessions.size }))
 
@@ -151,6 +154,7 @@ POST ${origin}/auth/token    Authorization: Bearer <access token> -> a fresh tok
 POST ${origin}/auth/logout   Authorization: Bearer <access token> -> ends the session, closes its sockets (4441)
 GET  ${ws}/feed              WebSocket; subprotocols "wsauth.v1" and "wsauth.bearer.<access token>"
 GET  ${origin}/health
+GET  ${origin}/metrics           Prometheus metrics of the plugin and the process
 
 Try it:
   TOKEN=$(curl -s -X POST ${origin}/auth/login -H 'content-type: application/json' \\

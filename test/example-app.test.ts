@@ -169,8 +169,14 @@ t.test('logout ends the session and closes its sockets with 4441', async (t) => 
 
   const renewal = await post(`${server.http}/auth/token`, undefined, accessToken)
   t.match(renewal, { status: 401, json: { error: 'session_ended' } })
-  t.match(await connect(`${server.ws}/feed`, bearer(accessToken)).refused, { status: 403, body: { code: 'forbidden' } },
+  t.match(await connect(`${server.ws}/feed`, bearer(accessToken)).refused, { status: 401, body: { code: 'credential_revoked' } },
     'an unexpired token of an ended session is refused')
+
+  const metrics = await (await fetch(`${server.http}/metrics`)).text()
+  t.match(metrics, /^ws_auth_revoked_total 1$/m, 'Prometheus: the revocation is counted')
+  t.match(metrics, /^ws_auth_refused_total\{code="credential_revoked"\} 1$/m)
+  t.match(metrics, /^ws_auth_connections 1$/m, 'the other session is still connected')
+  t.match(metrics, /^process_cpu_seconds_total /m, 'process metrics too')
 
   t.equal(otherSession.socket.readyState, otherSession.socket.OPEN, "the user's other session stays connected")
   otherSession.close()

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'tstyche'
 import type { WebSocket } from 'ws'
 import fastifyWsAuth, {
   AuthenticatedConnection, CloseCode, ERRORS, closePolicy,
-  type AuthErrorFrame, type ClosePolicy, type ErrorCode, type RenewFrame, type WsAuthOptions
+  MemoryRevocationStore, type AuthErrorFrame, type ClosePolicy, type ErrorCode, type MetricsSnapshot, type RenewFrame,
+  type Revocation, type RevocationStore, type WsAuthOptions
 } from '../../plugin/index.ts'
 
 declare module '../../plugin/index.ts' {
@@ -73,5 +74,40 @@ describe('protocol', () => {
     expect<AuthErrorFrame['code']>().type.toBe<ErrorCode>()
     expect<RenewFrame>().type.toBeAssignableFrom({ type: 'renew' as const, token: 't', id: 'x' })
     expect<RenewFrame>().type.not.toBeAssignableFrom({ type: 'renew' as const })
+  })
+})
+
+describe('limits, revocation and metrics', () => {
+  test('limit options', () => {
+    expect(app.register(fastifyWsAuth, {
+      verify,
+      handshakeLimit: { max: 10, timeWindow: 1000 },
+      messageLimit: false,
+      renewalLimit: { max: 1, timeWindow: 60_000 },
+      maxConnections: 10,
+      maxConnectionsPerSubject: 2,
+      connectionLimitPolicy: 'close-oldest',
+      heartbeatInterval: 0,
+      maxBufferedAmount: 1024,
+      handshakeTimeout: 100
+    })).type.not.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify, connectionLimitPolicy: 'kick' })).type.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify, messageLimit: true })).type.toRaiseError()
+  })
+  test('a custom revocation store', () => {
+    const store: RevocationStore = {
+      revoke: async (revocation: Revocation) => { expect(revocation).type.toBe<Revocation>() },
+      isRevoked: (query) => query.subject === 'x'
+    }
+    expect(app.register(fastifyWsAuth, { verify, revocationStore: store })).type.not.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify, revocationStore: { revoke () {} } })).type.toRaiseError()
+    expect(new MemoryRevocationStore()).type.toBeAssignableTo<RevocationStore>()
+  })
+  test('fastify.wsAuth.revoke and metrics', () => {
+    expect(app.wsAuth.revoke({ sessionId: 's' })).type.toBe<Promise<number>>()
+    expect(app.wsAuth.revoke({ subject: 's', issuedBefore: 1 })).type.toBe<Promise<number>>()
+    expect(app.wsAuth.revoke({ subject: 's' })).type.toRaiseError()
+    expect(app.wsAuth.metrics()).type.toBe<MetricsSnapshot>()
+    expect(app.wsAuth.metrics().refused.token_expired).type.toBe<number | undefined>()
   })
 })
