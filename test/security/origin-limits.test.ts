@@ -1,4 +1,6 @@
 import { once } from 'node:events'
+import { createServer } from 'node:http'
+import { connect as tcpConnect } from 'node:net'
 import t from 'tap'
 import type { WebSocket } from 'ws'
 import { CloseCode } from '../../protocol/index.ts'
@@ -217,4 +219,26 @@ t.test('message and frame limits', async (t) => {
     client.socket.terminate()
     await stillServing(t, server)
   })
+})
+
+t.test('a slow handshake (headers trickled) is cut by the server request timeout the README recommends', async (t) => {
+  const server = await startServer(t, {
+    fastify: {
+      logger: false,
+      serverFactory: (handler) => createServer({ requestTimeout: 300, connectionsCheckingInterval: 50 }, handler)
+    }
+  })
+  const { port } = new URL(server.url)
+  const socket = tcpConnect(Number(port), '127.0.0.1')
+  const received: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => received.push(chunk))
+  socket.on('error', () => {})
+  const request = `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ${'a'.repeat(200)}`
+  let i = 0
+  const drip = setInterval(() => { if (i < request.length && !socket.destroyed) socket.write(request[i++] as string) }, 20)
+  await once(socket, 'close')
+  clearInterval(drip)
+  t.match(Buffer.concat(received).toString(), /^HTTP\/1\.1 408/, 'answered 408 and closed')
+  t.ok(i < request.length, 'before the headers were complete')
+  await stillServing(t, server)
 })
