@@ -242,3 +242,16 @@ t.test('a slow handshake (headers trickled) is cut by the server request timeout
   t.ok(i < request.length, 'before the headers were complete')
   await stillServing(t, server)
 })
+
+t.test('permessage-deflate is off unless enabled', async (t) => {
+  const server = await startServer(t)
+  const client = connect(server.url, bearer(sign()), { perMessageDeflate: true })
+  await client.frame('authenticated')
+  t.equal(client.socket.extensions, '', 'the offer was declined')
+  client.close()
+  const enabled = await startServer(t, { plugin: { websocket: { perMessageDeflate: true } } })
+  const compressed = connect(enabled.url, bearer(sign()), { perMessageDeflate: true })
+  await compressed.frame('authenticated')
+  t.match(compressed.socket.extensions, /permessage-deflate/, 'negotiated once the server enables it')
+  compressed.close()
+})
