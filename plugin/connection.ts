@@ -276,46 +276,65 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   }
 
   #renew (frame: RenewFrame, receivedAt: number): void {
-    const result = this.#context.verifier.verify(frame.token)
+    this.#check(frame.token, frame.id, receivedAt, (error) => { this.#refuseRenewal(error, frame.id) })
+  }
+
+  /**
+   * Renews the connection with `token` on the server's initiative (for example after an
+   * HTTP refresh in cookie mode, where page JavaScript never sees the token). The same
+   * checks as a client's `renew` apply; on success the client receives `renewed`. A
+   * refusal is only returned, not sent to the client, and does not count as a failure.
+   * @returns `undefined` when renewed, else the error code (`closed` if the connection is not open).
+   */
+  renew (token: string): Promise<ErrorCode | 'closed' | undefined> {
+    return new Promise((resolve) => {
+      if (this.#state !== OPEN) {
+        resolve('closed')
+        return
+      }
+      this.#check(token, undefined, this.#context.clock.now(), (error) => { resolve(error.code) }, () => { resolve(this.#state === OPEN ? undefined : 'closed') })
+    })
+  }
+
+  /** Verifies a renewal token and applies it, or calls `refuse` with why not. */
+  #check (token: string, id: string | undefined, receivedAt: number, refuse: (error: ErrorDefinition) => void, renewed?: () => void): void {
+    const result = this.#context.verifier.verify(token)
     if (isErrorDefinition(result)) {
-      this.#refuseRenewal(result, frame.id)
+      refuse(result)
       return
     }
     if (result.subject !== this.subject || result.sessionId !== this.sessionId) {
-      this.#refuseRenewal(ERRORS.subject_mismatch, frame.id)
+      refuse(ERRORS.subject_mismatch)
       return
     }
-    const verdict = admit(result, this.#authorize, this.#request, this.#context)
-    if (verdict instanceof Promise) {
-      verdict.then((v) => { this.#completeRenewal(result, v, frame.id, receivedAt) }, () => { this.#refuseRenewal(ERRORS.internal_error, frame.id) })
-    } else {
-      this.#completeRenewal(result, verdict, frame.id, receivedAt)
+    const complete = (verdict: Verdict): void => {
+      const error = this.#completeRenewal(result, verdict, id, receivedAt)
+      if (error !== undefined) refuse(error)
+      else renewed?.()
     }
+    const verdict = admit(result, this.#authorize, this.#request, this.#context)
+    if (verdict instanceof Promise) verdict.then(complete, () => { refuse(ERRORS.internal_error) })
+    else complete(verdict)
   }
 
-  #completeRenewal (credential: VerifiedCredential, verdict: Verdict, id: string | undefined, receivedAt: number): void {
+  /** Applies a checked renewal; returns the error that refuses it, if any. */
+  #completeRenewal (credential: VerifiedCredential, verdict: Verdict, id: string | undefined, receivedAt: number): ErrorDefinition | undefined {
     // Renewal racing the deadline has exactly one outcome: once expired, it stays expired.
-    if (this.#state !== OPEN) return
+    if (this.#state !== OPEN) return undefined
     const now = this.#context.clock.now()
     if (now >= this.#credential.deadline) {
       this.#expire()
-      return
+      return undefined
     }
     if (verdict === ERRORS.credential_revoked) {
       // The new token is revoked (its session, say): so is this connection.
       this.revoke()
-      return
+      return undefined
     }
-    if (verdict !== undefined) {
-      this.#refuseRenewal(verdict, id)
-      return
-    }
+    if (verdict !== undefined) return verdict
     // A token that expires before the current one would roll claims back (a replayed
     // older token may carry scopes since removed), so it is refused.
-    if (credential.deadline < this.#credential.deadline) {
-      this.#refuseRenewal(ERRORS.token_stale, id)
-      return
-    }
+    if (credential.deadline < this.#credential.deadline) return ERRORS.token_stale
     this.#credential = credential
     this.#failures = 0
     this.#renewRequiredSent = false
@@ -326,6 +345,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#log('debug', 'renewed', { expiresAt }, 'websocket credential renewed')
     this.#context.metrics.renewed({ connectionId: this.id, subject: this.subject, latencyMs: this.#context.clock.now() - receivedAt })
     this.emit('renewed', credential.claims as WsAuthClaims)
+    return undefined
   }
 
   #refuseRenewal (error: ErrorDefinition, id: string | undefined): void {

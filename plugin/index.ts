@@ -54,6 +54,15 @@ export interface WsAuthApi {
    * @returns how many live connections of this process were closed.
    */
   revoke (revocation: RevocationInput): Promise<number>
+  /**
+   * Renews every live connection matching `selector` with `token`, on the server's
+   * initiative: each gets `renewed`, exactly as if it had sent `renew` itself. For cookie
+   * mode, where the page never sees its token: an HTTP refresh endpoint sets the new
+   * cookie and renews the session's live sockets. The same checks as a client renewal
+   * apply (subject and session pinning, revocation, authorize, no earlier deadline).
+   * @returns per connection id, `undefined` when renewed or the refusing error code.
+   */
+  renew (selector: ConnectionSelector, token: string): Promise<Map<string, ErrorCode | 'closed' | undefined>>
   /** Counters, current connections and latency histograms of this instance. */
   metrics (): MetricsSnapshot
 }
@@ -262,6 +271,13 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
       const closed = applyRevocation(revocation)
       await config.revocationStore.revoke(revocation)
       return closed
+    },
+    async renew (selector, token) {
+      const results = new Map<string, ErrorCode | 'closed' | undefined>()
+      await Promise.all(registry.select(selector).map(async (connection) => {
+        results.set(connection.id, await connection.renew(token))
+      }))
+      return results
     },
     metrics: () => metrics.snapshot()
   }
