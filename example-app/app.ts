@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto'
+import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import fastifyRateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Type, type Static } from 'typebox'
-import fastifyWsAuth, { type WsAuthClaims } from '../plugin/index.ts'
+import fastifyWsAuth from '../plugin/index.ts'
 import type { AppConfig } from './config.ts'
-import { registerFeed } from './feed.ts'
+import { hasScope, registerFeed } from './feed.ts'
 import { registerMetrics } from './metrics.ts'
+import { registerPage } from './page.ts'
 import { SessionStore } from './sessions.ts'
 import { UserStore, type User } from './users.ts'
 
@@ -22,18 +24,32 @@ declare module '@fastify/jwt' {
   }
 }
 
+const Mode = Type.Union([Type.Literal('token'), Type.Literal('cookie')], { default: 'token' })
+
 const LoginBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 64 }),
-  password: Type.String({ minLength: 1, maxLength: 256 })
+  password: Type.String({ minLength: 1, maxLength: 256 }),
+  /** `token`: the access token in the body (subprotocol transport); `cookie`: only in an HttpOnly cookie. */
+  mode: Type.Optional(Mode)
 }, { additionalProperties: false })
 
+const RefreshBody = Type.Object({ mode: Type.Optional(Mode) }, { additionalProperties: false })
+
 const TokenReply = Type.Object({
-  accessToken: Type.String(),
+  /** Absent in cookie mode: the page never sees the token. */
+  accessToken: Type.Optional(Type.String()),
   /** ms since the epoch, like the protocol's `expiresAt`. */
-  expiresAt: Type.Integer()
+  expiresAt: Type.Integer(),
+  subject: Type.String(),
+  sessionId: Type.String(),
+  /** Cookie-mode refresh: live connections of the session renewed server-side. */
+  renewed: Type.Optional(Type.Integer())
 })
 
 const ErrorReply = Type.Object({ error: Type.String(), message: Type.String() })
+
+export const ACCESS_COOKIE = 'access_token'
+export const REFRESH_COOKIE = 'refresh_token'
 
 export interface BuildOptions {
   /** Extra Fastify options (tests pass `logger`/`loggerInstance`). */
@@ -41,15 +57,18 @@ export interface BuildOptions {
   users?: UserStore
 }
 
-export function hasScope (claims: WsAuthClaims, scope: string): boolean {
-  return typeof claims.scope === 'string' && claims.scope.split(' ').includes(scope)
-}
-
 /** Builds the example app (not listening). */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: config.logLevel }, ...options.fastify })
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+    ...(config.tls === undefined ? {} : { https: config.tls }),
+    ...options.fastify
+  } as FastifyServerOptions)
   const users = options.users ?? await UserStore.create()
   const sessions = new SessionStore(SESSION_TTL_MS)
+  const cookieMode = config.allowedOrigins.length > 0
+  const secure = config.tls !== undefined
 
   // The app's own @fastify/jwt: it signs tokens and verifies the Bearer token of /auth/*.
   // The ws-auth plugin registers its own, verify-only, in an encapsulated scope.
@@ -59,25 +78,53 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     sign: { algorithm: 'HS256', iss: ISSUER, aud: AUDIENCE, expiresIn: config.accessTokenTtl },
     verify: { algorithms: ['HS256'], allowedIss: ISSUER, allowedAud: AUDIENCE, requiredClaims: ['exp', 'sub', 'sid'] }
   })
+  // Registered before the plugin, which then reads its cookie through this registration.
+  await app.register(fastifyCookie)
   await app.register(fastifyRateLimit, { global: false })
 
   await app.register(fastifyWsAuth, {
     verify: { algorithms: ['HS256'], key: config.jwtSecret, issuer: ISSUER, audience: AUDIENCE },
-    allowedOrigins: config.allowedOrigins.length > 0 ? config.allowedOrigins : undefined,
+    ...(cookieMode ? { allowedOrigins: config.allowedOrigins, cookie: { name: ACCESS_COOKIE } } : {}),
     renewBefore: config.renewBefore * 1000,
     // Checked at the handshake and at every renewal: a logged-out session is refused even
     // with a token that has not expired yet.
     authorize: (claims) => sessions.isActive(claims.sid, claims.sub) && hasScope(claims, 'feed:read')
   })
+  if (!cookieMode) app.log.warn('ALLOWED_ORIGINS is empty (PORT=0?): cookie mode is off, only the subprotocol transport works')
 
-  function issue (user: User, sessionId: string): Static<typeof TokenReply> {
+  const cookieOptions = (path: string, maxAgeSeconds: number) =>
+    ({ path, httpOnly: true, sameSite: 'strict', secure, maxAge: maxAgeSeconds }) as const
+
+  function issue (reply: FastifyReply, user: User, sessionId: string, mode: 'token' | 'cookie'): Static<typeof TokenReply> & { token: string } {
     const accessToken = app.jwt.sign({ sub: user.username, sid: sessionId, scope: user.scope, jti: randomUUID() })
     const { exp } = app.jwt.decode<{ exp: number }>(accessToken) as { exp: number }
-    return { accessToken, expiresAt: exp * 1000 }
+    if (mode === 'cookie') reply.setCookie(ACCESS_COOKIE, accessToken, cookieOptions('/feed', config.accessTokenTtl))
+    const body: Static<typeof TokenReply> = { expiresAt: exp * 1000, subject: user.username, sessionId }
+    if (mode === 'token') body.accessToken = accessToken
+    return { ...body, token: accessToken }
+  }
+
+  const setRefresh = (reply: FastifyReply, refreshToken: string, sessionId: string): void => {
+    const expiresAt = sessions.expiresAt(sessionId) ?? Date.now()
+    reply.setCookie(REFRESH_COOKIE, refreshToken, cookieOptions('/auth', Math.max(0, Math.floor((expiresAt - Date.now()) / 1000))))
+  }
+  const clearCookies = (reply: FastifyReply): void => {
+    reply.clearCookie(REFRESH_COOKIE, { path: '/auth' })
+    reply.clearCookie(ACCESS_COOKIE, { path: '/feed' })
   }
 
   const unauthorized = (reply: FastifyReply, error: string, message: string): FastifyReply =>
     reply.code(401).header('www-authenticate', 'Bearer').send({ error, message })
+
+  const refuseCookieMode = (reply: FastifyReply): FastifyReply =>
+    reply.code(400).send({ error: 'cookie_mode_unavailable', message: 'Cookie mode needs ALLOWED_ORIGINS (the page origin); use mode "token".' })
+
+  /** Ends a session everywhere: no more refresh, its tokens revoked, its live sockets closed (4441). */
+  async function endSession (sessionId: string): Promise<number> {
+    const expiresAt = sessions.expiresAt(sessionId) ?? Date.now() + SESSION_TTL_MS
+    sessions.delete(sessionId)
+    return await app.wsAuth.revoke({ sessionId, expiresAt: Math.max(expiresAt, Date.now() + config.accessTokenTtl * 1000) })
+  }
 
   /** The verified access token of a `Bearer` request, or `undefined` after replying 401. */
   async function bearer (request: FastifyRequest, reply: FastifyReply): Promise<{ sub: string, sid: string } | undefined> {
@@ -93,21 +140,60 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
   }
 
   app.post<{ Body: Static<typeof LoginBody> }>('/auth/login', {
-    schema: { body: LoginBody, response: { 200: TokenReply, 401: ErrorReply } },
+    schema: { body: LoginBody, response: { 200: TokenReply, 400: ErrorReply, 401: ErrorReply } },
     config: { rateLimit: { max: 10, timeWindow: 60_000 } }
   }, async (request, reply) => {
+    const mode = request.body.mode ?? 'token'
+    if (mode === 'cookie' && !cookieMode) return refuseCookieMode(reply)
     const user = await users.authenticate(request.body.username, request.body.password)
     if (user === undefined) {
       request.log.info({ event: 'login_failed' }, 'login refused')
       return unauthorized(reply, 'invalid_credentials', 'Unknown user or wrong password.')
     }
-    const sessionId = sessions.create(user.username)
-    request.log.info({ event: 'login', subject: user.username, sessionId }, 'logged in')
-    return issue(user, sessionId)
+    const { sessionId, refreshToken } = sessions.create(user.username)
+    setRefresh(reply, refreshToken, sessionId)
+    request.log.info({ event: 'login', subject: user.username, sessionId, mode }, 'logged in')
+    const { token: _token, ...body } = issue(reply, user, sessionId, mode)
+    return body
   })
 
-  // Renewal source for clients: a fresh access token for the same session, taking the
-  // user's current scopes. (A later version adds refresh-token cookies.)
+  // Rotates the refresh token (HttpOnly cookie, path /auth) and issues an access token. In
+  // cookie mode the token goes only into the access cookie and to the session's live
+  // sockets, renewed server-side: page JavaScript never sees it.
+  app.post<{ Body: Static<typeof RefreshBody> }>('/auth/refresh', {
+    // A JSON body is required: a cross-site form cannot send one without a CORS preflight.
+    schema: { body: RefreshBody, response: { 200: TokenReply, 400: ErrorReply, 401: ErrorReply } },
+    config: { rateLimit: { max: 60, timeWindow: 60_000 } }
+  }, async (request, reply) => {
+    const mode = request.body.mode ?? 'token'
+    if (mode === 'cookie' && !cookieMode) return refuseCookieMode(reply)
+    const presented = request.cookies[REFRESH_COOKIE]
+    if (presented === undefined || presented === '') return unauthorized(reply, 'invalid_refresh', 'No refresh token: log in.')
+    const result = sessions.rotate(presented)
+    if (result.outcome === 'unknown') {
+      clearCookies(reply)
+      return unauthorized(reply, 'invalid_refresh', 'The refresh token is unknown or expired: log in.')
+    }
+    if (result.outcome === 'reused') {
+      // A retired refresh token came back: it leaked. End the whole family.
+      sessions.delete(result.sessionId)
+      const closed = await app.wsAuth.revoke({ sessionId: result.sessionId, expiresAt: Date.now() + SESSION_TTL_MS })
+      request.log.warn({ event: 'refresh_reused', subject: result.subject, sessionId: result.sessionId, closed }, 'refresh token reuse: session revoked')
+      clearCookies(reply)
+      return unauthorized(reply, 'refresh_reused', 'This refresh token was already used; the session was ended for safety. Log in again.')
+    }
+    const user = users.get(result.subject)
+    if (user === undefined) return unauthorized(reply, 'session_ended', 'The session has ended; log in again.')
+    setRefresh(reply, result.refreshToken, result.sessionId)
+    const { token, ...body } = issue(reply, user, result.sessionId, mode)
+    if (mode === 'cookie') {
+      const outcomes = await app.wsAuth.renew({ sessionId: result.sessionId }, token)
+      body.renewed = [...outcomes.values()].filter((outcome) => outcome === undefined).length
+    }
+    return body
+  })
+
+  // A fresh access token for the session of a valid Bearer access token (clients without cookies).
   app.post('/auth/token', {
     schema: { response: { 200: TokenReply, 401: ErrorReply } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } }
@@ -116,53 +202,38 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     if (claims === undefined) return reply
     const user = users.get(claims.sub)
     if (user === undefined) return unauthorized(reply, 'session_ended', 'The session has ended; log in again.')
-    return issue(user, claims.sid)
+    const { token: _token, ...body } = issue(reply, user, claims.sid, 'token')
+    return body
   })
 
+  // Identified by the refresh cookie (the page) or a Bearer access token (scripts).
   app.post('/auth/logout', {
     schema: { response: { 204: Type.Null(), 401: ErrorReply } },
     config: { rateLimit: { max: 60, timeWindow: 60_000 } }
   }, async (request, reply) => {
-    const claims = await bearer(request, reply)
-    if (claims === undefined) return reply
-    sessions.delete(claims.sid)
-    // Closes the session's live sockets with 4441, and refuses its unexpired tokens from now on.
-    const closed = await app.wsAuth.revoke({ sessionId: claims.sid, expiresAt: Date.now() + SESSION_TTL_MS })
-    request.log.info({ event: 'logout', subject: claims.sub, sessionId: claims.sid, closed }, 'logged out')
+    let session: { sessionId: string, subject: string } | undefined
+    const presented = request.cookies[REFRESH_COOKIE]
+    if (presented !== undefined && presented !== '') session = sessions.sessionOf(presented)
+    if (session === undefined) {
+      if (request.headers.authorization === undefined && presented !== undefined) {
+        clearCookies(reply)
+        return unauthorized(reply, 'session_ended', 'The session has ended.')
+      }
+      const claims = await bearer(request, reply)
+      if (claims === undefined) return reply
+      session = { sessionId: claims.sid, subject: claims.sub }
+    }
+    const closed = await endSession(session.sessionId)
+    request.log.info({ event: 'logout', subject: session.subject, sessionId: session.sessionId, closed }, 'logged out')
+    clearCookies(reply)
     return reply.code(204).send()
   })
 
   registerFeed(app, config.tickInterval)
   registerMetrics(app)
+  await registerPage(app, { cookieMode })
 
   app.get('/health', async () => ({ status: 'ok', connections: app.wsAuth.size, sessions: sessions.size }))
 
-  app.get('/', async (request, reply) => {
-    const origin = `${request.protocol}://${request.host}`
-    return reply.type('text/plain; charset=utf-8').send(help(origin))
-  })
-
   return app
-}
-
-function help (origin: string): string {
-  const ws = origin.replace(/^http/, 'ws')
-  return `fastify-ws-auth example app
-
-POST ${origin}/auth/login    {"username":"alice","password":"alice-password"} -> {"accessToken","expiresAt"}
-POST ${origin}/auth/token    Authorization: Bearer <access token> -> a fresh token for the same session
-POST ${origin}/auth/logout   Authorization: Bearer <access token> -> ends the session, closes its sockets (4441)
-GET  ${ws}/feed              WebSocket; subprotocols "wsauth.v1" and "wsauth.bearer.<access token>"
-GET  ${origin}/health
-GET  ${origin}/metrics           Prometheus metrics of the plugin and the process
-
-Try it:
-  TOKEN=$(curl -s -X POST ${origin}/auth/login -H 'content-type: application/json' \\
-    -d '{"username":"alice","password":"alice-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken')
-  npx wscat -c ${ws}/feed -s wsauth.v1 -s "wsauth.bearer.$TOKEN"
-
-Renew in the same wscat session by sending {"type":"renew","token":"<a token from /auth/token>"}.
-Demo users: alice/alice-password, bob/bob-password, carol/carol-password (no feed access).
-The protocol: SPEC.md.
-`
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 
 /** Settings of the example app, read from the environment (see the README's table). */
 export interface AppConfig {
@@ -17,6 +18,10 @@ export interface AppConfig {
   logLevel: string
   /** Interval between two feed ticks, ms. */
   tickInterval: number
+  /** Key and certificate (PEM) to serve HTTPS/WSS; cookies are then `Secure`. */
+  tls: { key: Buffer, cert: Buffer } | undefined
+  /** Fastify `trustProxy`: the proxies whose X-Forwarded-* headers are believed. */
+  trustProxy: string[] | undefined
 }
 
 export class ConfigError extends Error {
@@ -57,20 +62,41 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   const allowedOrigins = env.ALLOWED_ORIGINS === undefined || env.ALLOWED_ORIGINS === ''
-    ? defaultOrigins(host, port)
+    ? defaultOrigins(host, port, env.TLS_KEY_FILE !== undefined && env.TLS_KEY_FILE !== '' ? 'https' : 'http')
     : env.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')
   for (const origin of allowedOrigins) {
     if (!URL.canParse(origin)) throw new ConfigError(`ALLOWED_ORIGINS has an invalid origin ${JSON.stringify(origin)}`)
   }
 
-  return { host, port, jwtSecret, generatedSecret, accessTokenTtl, renewBefore, allowedOrigins, logLevel, tickInterval }
+  const keyFile = env.TLS_KEY_FILE ?? ''
+  const certFile = env.TLS_CERT_FILE ?? ''
+  if ((keyFile === '') !== (certFile === '')) throw new ConfigError('TLS_KEY_FILE and TLS_CERT_FILE must be set together')
+  let tls: AppConfig['tls']
+  if (keyFile !== '') {
+    try {
+      tls = { key: readFileSync(keyFile), cert: readFileSync(certFile) }
+    } catch (error) {
+      throw new ConfigError(`TLS_KEY_FILE or TLS_CERT_FILE cannot be read: ${(error as Error).message}`)
+    }
+  }
+
+  let trustProxy: string[] | undefined
+  if (env.TRUST_PROXY !== undefined && env.TRUST_PROXY !== '') {
+    trustProxy = env.TRUST_PROXY.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+    // `true` would let any direct client choose its own address with X-Forwarded-For.
+    if (trustProxy.some((entry) => /^(true|\*)$/i.test(entry))) {
+      throw new ConfigError('TRUST_PROXY must list proxy addresses or CIDRs (e.g. 10.0.0.1,10.1.0.0/16), never "true"')
+    }
+  }
+
+  return { host, port, jwtSecret, generatedSecret, accessTokenTtl, renewBefore, allowedOrigins, logLevel, tickInterval, tls, trustProxy }
 }
 
 /** The app's own page, under the names a browser may use for a loopback address. */
-function defaultOrigins (host: string, port: number): string[] {
+function defaultOrigins (host: string, port: number, scheme: 'http' | 'https'): string[] {
   if (port === 0) return []
   const hosts = host === '127.0.0.1' || host === 'localhost' || host === '0.0.0.0'
     ? ['127.0.0.1', 'localhost']
     : [host.includes(':') ? `[${host}]` : host]
-  return hosts.map((name) => `http://${name}:${port}`)
+  return hosts.map((name) => `${scheme}://${name}:${port}`)
 }

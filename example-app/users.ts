@@ -55,6 +55,12 @@ export class UserStore {
     return user !== undefined && match ? { username: user.username, scope: user.scope } : undefined
   }
 
+  /** Changes a user's scopes (an administrator would); the next token issued carries them. */
+  setScope (username: string, scope: string): void {
+    const user = this.#users.get(username)
+    if (user !== undefined) user.scope = scope
+  }
+
   get (username: string): User | undefined {
     const user = this.#users.get(username)
     return user === undefined ? undefined : { username: user.username, scope: user.scope }

@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildApp } from '../example-app/app.ts'
 import { ConfigError, loadConfig } from '../example-app/config.ts'
+import { UserStore } from '../example-app/users.ts'
 import { CloseCode, SUBPROTOCOL } from '../protocol/index.ts'
-import { bearer, connect, until } from './helpers.ts'
+import { bearer, connect, until, type TestClient } from './helpers.ts'
 
 interface Running { app: FastifyInstance, http: string, ws: string }
 
@@ -225,4 +228,157 @@ t.test('npm start: embedded defaults, a wscat-style session, graceful stop', asy
   t.notMatch(output, /shutdown failed|"level":50|"level":60/, 'no error logged')
   t.notOk(output.includes(accessToken), 'the token never appears in the log')
   t.notOk(output.includes(accessToken.split('.')[2] as string), 'nor its signature')
+})
+
+/** A free loopback port, so a test can give the app its own Origin before it listens. */
+async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as AddressInfo).port
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/** Starts the app on a known port with cookie mode on; `jar` keeps the cookies of one browser. */
+async function startWithOrigin (t: Test, env: Record<string, string> = {}, users?: UserStore): Promise<Running & { origin: string }> {
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  const config = loadConfig({ PORT: String(port), LOG_LEVEL: 'silent', TICK_INTERVAL: '50', ALLOWED_ORIGINS: origin, ...env })
+  const app = await buildApp(config, { users })
+  await app.listen({ host: '127.0.0.1', port })
+  t.after(() => app.close())
+  return { app, http: origin, ws: `ws://127.0.0.1:${port}`, origin }
+}
+
+class Browser {
+  readonly cookies = new Map<string, string>()
+  constructor (readonly origin: string) {}
+
+  async post (path: string, body: unknown = {}): Promise<{ status: number, json: Record<string, unknown> }> {
+    const response = await fetch(`${this.origin}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: this.origin, cookie: this.cookieHeader() },
+      body: JSON.stringify(body)
+    })
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const [name, value] = (pair as string).split('=') as [string, string]
+      if (value === '' || /Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name)
+      else this.cookies.set(name, value)
+    }
+    const text = await response.text()
+    return { status: response.status, json: text === '' ? {} : JSON.parse(text) }
+  }
+
+  cookieHeader (): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+  }
+
+  connect (url: string): TestClient {
+    return connect(url, undefined, { headers: { origin: this.origin, cookie: this.cookieHeader() } })
+  }
+}
+
+t.test('refresh tokens rotate; reusing an old one ends the whole session and closes its sockets', async (t) => {
+  const server = await startWithOrigin(t)
+  const browser = new Browser(server.origin)
+  const login = await browser.post('/auth/login', { username: 'alice', password: 'alice-password' })
+  t.equal(login.status, 200)
+  const first = browser.cookies.get('refresh_token') as string
+  t.ok(first.length >= 43, 'an opaque refresh token in a cookie')
+  const client = connect(`${server.ws}/feed`, bearer(login.json.accessToken as string))
+  await client.frame('authenticated')
+
+  const refreshed = await browser.post('/auth/refresh')
+  t.equal(refreshed.status, 200)
+  t.match(refreshed.json, { subject: 'alice', sessionId: login.json.sessionId })
+  t.type(refreshed.json.accessToken, 'string')
+  t.not(browser.cookies.get('refresh_token'), first, 'rotated')
+  client.send({ type: 'renew', token: refreshed.json.accessToken })
+  await client.frame('renewed')
+
+  const attacker = new Browser(server.origin)
+  attacker.cookies.set('refresh_token', first)
+  const reuse = await attacker.post('/auth/refresh')
+  t.match(reuse, { status: 401, json: { error: 'refresh_reused' } })
+  t.match(await client.frame('auth_error'), { code: 'credential_revoked', closing: true })
+  t.same(await client.closed, { code: CloseCode.CredentialRevoked, reason: 'credential_revoked' }, "the family's socket is closed")
+  t.match(await browser.post('/auth/refresh'), { status: 401, json: { error: 'invalid_refresh' } }, 'the current refresh token died with its family')
+  t.equal((await new Browser(server.origin).post('/auth/refresh')).status, 401, 'no cookie: 401')
+})
+
+t.test('cookie mode: the token never reaches page JavaScript, and refresh renews the live socket server-side', async (t) => {
+  const server = await startWithOrigin(t, { ACCESS_TOKEN_TTL: '30' })
+  const browser = new Browser(server.origin)
+  const login = await browser.post('/auth/login', { username: 'bob', password: 'bob-password', mode: 'cookie' })
+  t.equal(login.status, 200)
+  t.notOk('accessToken' in login.json, 'no token in the body')
+  t.ok(browser.cookies.has('access_token'), 'the access token is in a cookie')
+  const client = browser.connect(`${server.ws}/feed`)
+  const authenticated = await client.frame('authenticated')
+  t.match(authenticated, { subject: 'bob', sessionId: login.json.sessionId })
+  t.equal(client.socket.protocol, '', 'no subprotocol needed')
+
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const refreshed = await browser.post('/auth/refresh', { mode: 'cookie' })
+  t.match(refreshed, { status: 200, json: { renewed: 1 } })
+  t.notOk('accessToken' in refreshed.json)
+  const renewed = await client.frame('renewed')
+  t.ok((renewed.expiresAt as number) > (authenticated.expiresAt as number), 'renewed on the server, without the page sending the token')
+  t.equal(renewed.expiresAt, refreshed.json.expiresAt)
+
+  const foreign = connect(`${server.ws}/feed`, undefined, { headers: { origin: 'http://127.0.0.2:1234', cookie: browser.cookieHeader() } })
+  t.match(await foreign.refused, { status: 403, body: { code: 'origin_not_allowed' } }, 'another origin cannot use the cookie')
+
+  t.equal((await browser.post('/auth/logout')).status, 204, 'logout by the refresh cookie')
+  t.same(await client.closed, { code: CloseCode.CredentialRevoked, reason: 'credential_revoked' })
+  t.notOk(browser.cookies.has('refresh_token'), 'cookies cleared')
+})
+
+t.test('cookie mode needs an Origin allowlist', async (t) => {
+  const server = await start(t)
+  const refused = await post(`${server.http}/auth/login`, { username: 'bob', password: 'bob-password', mode: 'cookie' })
+  t.match(refused, { status: 400, json: { error: 'cookie_mode_unavailable' } })
+})
+
+t.test('topics: scopes checked on subscribe and again after every renewal', async (t) => {
+  const users = await UserStore.create()
+  const server = await startWithOrigin(t, {}, users)
+  const browser = new Browser(server.origin)
+  const login = await browser.post('/auth/login', { username: 'alice', password: 'alice-password' })
+  const client = connect(`${server.ws}/feed`, bearer(login.json.accessToken as string))
+  t.match(await client.frame('subscribed'), { topic: 'ticker' }, 'subscribed to the ticker at once')
+  client.send({ type: 'subscribe', topic: 'premium' })
+  t.match(await client.waitFor((m) => (m as { topic?: string }).topic === 'premium' && (m as { type?: string }).type === 'subscribed'), { topic: 'premium' })
+  t.match(await client.waitFor((m) => (m as { topic?: string, type?: string }).type === 'tick' && (m as { topic?: string }).topic === 'premium'), { subject: 'alice' })
+  client.send({ type: 'subscribe', topic: 'nope' })
+  t.match(await client.waitFor((m) => (m as { type?: string }).type === 'error'), { code: 'unknown_topic' })
+
+  users.setScope('alice', 'feed:read')
+  const refreshed = await browser.post('/auth/refresh')
+  client.send({ type: 'renew', token: refreshed.json.accessToken })
+  await client.frame('renewed')
+  t.match(await client.waitFor((m) => (m as { type?: string }).type === 'unsubscribed'), { topic: 'premium', reason: 'scope_removed' })
+  const from = client.messages.length
+  client.send({ type: 'subscribe', topic: 'premium' })
+  t.match(await client.waitFor((m) => (m as { type?: string }).type === 'error', from), { code: 'forbidden_topic', topic: 'premium' })
+  const bob = await post(`${server.http}/auth/login`, { username: 'bob', password: 'bob-password' })
+  const bobClient = connect(`${server.ws}/feed`, bearer(bob.json.accessToken as string))
+  await bobClient.frame('subscribed')
+  bobClient.send({ type: 'subscribe', topic: 'premium' })
+  t.match(await bobClient.waitFor((m) => (m as { type?: string }).type === 'error'), { code: 'forbidden_topic' })
+  client.close()
+  bobClient.close()
+})
+
+t.test('the page and the help text are served', async (t) => {
+  const server = await start(t)
+  const page = await fetch(`${server.http}/`)
+  t.equal(page.status, 200)
+  t.match(await page.text(), /<form id="login-form">/)
+  const help = await (await fetch(`${server.http}/help`)).text()
+  t.match(help, /wsauth\.bearer\.\$TOKEN/)
+  t.equal((await fetch(`${server.http}/app.ts`)).status, 404, 'sources are not served')
 })
