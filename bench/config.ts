@@ -1,0 +1,137 @@
+import { fileURLToPath } from 'node:url'
+
+export type ModeName = 'smoke' | 'quick' | 'full'
+
+/** Sizes and durations of one run. Every count and time is bounded; `deadlineMs` ends a run that hangs. */
+export interface Mode {
+  name: ModeName
+  rounds: number
+  /** One warm-up visit per variant before the first round (JIT, caches, pools). */
+  warmupMs: number
+  /** One visit; a round visits each variant twice (A B … B A). */
+  visitMs: number
+  handshakeConcurrency: number
+  echo: { connections: number, window: number, payloadBytes: number, pacedFraction: number }
+  broadcast: { subscribers: number, window: number, payloadBytes: number }
+  renewal: { connections: number }
+  storm: { connections: number, windowMs: number, rounds: number }
+  memory: { connections: number, rounds: number }
+  expiry: { connections: number, spreadMs: number }
+  http: { visitMs: number, rounds: number, connections: number }
+  /** A round during which other processes used more than this many cores is repeated… */
+  maxOtherLoadCores: number
+  /** …at most this many times per scenario. */
+  maxRepeats: number
+  deadlineMs: number
+}
+
+const MODES: Record<ModeName, Mode> = {
+  smoke: {
+    name: 'smoke',
+    rounds: 1,
+    warmupMs: 0,
+    visitMs: 150,
+    handshakeConcurrency: 8,
+    echo: { connections: 10, window: 4, payloadBytes: 64, pacedFraction: 0.4 },
+    broadcast: { subscribers: 10, window: 2, payloadBytes: 64 },
+    renewal: { connections: 10 },
+    storm: { connections: 50, windowMs: 500, rounds: 1 },
+    memory: { connections: 50, rounds: 1 },
+    expiry: { connections: 50, spreadMs: 300 },
+    http: { visitMs: 300, rounds: 1, connections: 4 },
+    maxOtherLoadCores: 0.25,
+    maxRepeats: 0,
+    deadlineMs: 120_000
+  },
+  quick: {
+    name: 'quick',
+    rounds: 3,
+    // Long enough for the plugin's per-address rate-limit entries to cover the 4,064 client
+    // addresses: until then each handshake inserts one, and the rounds would see a trend.
+    warmupMs: 1200,
+    visitMs: 700,
+    handshakeConcurrency: 50,
+    echo: { connections: 100, window: 16, payloadBytes: 64, pacedFraction: 0.4 },
+    broadcast: { subscribers: 500, window: 8, payloadBytes: 64 },
+    renewal: { connections: 100 },
+    storm: { connections: 19_000, windowMs: 10_000, rounds: 1 },
+    memory: { connections: 5000, rounds: 1 },
+    expiry: { connections: 10_000, spreadMs: 3000 },
+    http: { visitMs: 1500, rounds: 1, connections: 10 },
+    maxOtherLoadCores: 0.25,
+    maxRepeats: 2,
+    deadlineMs: 420_000
+  },
+  full: {
+    name: 'full',
+    rounds: 5,
+    warmupMs: 2000,
+    visitMs: 2000,
+    handshakeConcurrency: 50,
+    echo: { connections: 100, window: 16, payloadBytes: 64, pacedFraction: 0.4 },
+    broadcast: { subscribers: 1000, window: 8, payloadBytes: 64 },
+    renewal: { connections: 100 },
+    storm: { connections: 19_000, windowMs: 10_000, rounds: 3 },
+    memory: { connections: 10_000, rounds: 3 },
+    expiry: { connections: 19_000, spreadMs: 5000 },
+    http: { visitMs: 5000, rounds: 3, connections: 10 },
+    maxOtherLoadCores: 0.25,
+    maxRepeats: 5,
+    deadlineMs: 3_600_000
+  }
+}
+
+export interface Options {
+  mode: Mode
+  /** Where latest.json, latest.md and latest.svg go. */
+  outDir: string
+  /** Only these scenarios (ids), when given. */
+  only: string[] | undefined
+  /** Free text recorded in the results (e.g. "another engineer ran the test suite meanwhile"). */
+  notes: string[]
+  /** Write V8 CPU profiles of the servers here (node --cpu-prof). */
+  profileDir: string | undefined
+  /** Rewrite the results section of bench/README.md (default for quick and full runs into bench/results). */
+  updateReadme: boolean
+}
+
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
+export const DEFAULT_OUT_DIR = fileURLToPath(new URL('./results/', import.meta.url))
+
+const USAGE = `usage: npm run bench -- [--quick | --smoke] [--only a,b] [--out dir] [--note text] [--profile dir]
+  (default)   every scenario, ${MODES.full.rounds} rounds
+  --quick     the same scenarios with fewer rounds and smaller holds, under five minutes
+  --smoke     a few seconds, tiny sizes: only checks that the suite runs
+  --only      scenario ids, comma-separated (see bench/README.md)
+  --out       output directory (default bench/results)
+  --note      a note recorded in the results, e.g. about other load on the machine
+  --profile   write V8 CPU profiles of the server processes into this directory`
+
+export function parseOptions (argv: readonly string[]): Options {
+  let mode: Mode = MODES.full
+  let outDir = DEFAULT_OUT_DIR
+  let only: string[] | undefined
+  let profileDir: string | undefined
+  const notes: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const value = (): string => {
+      const next = argv[++i]
+      if (next === undefined) throw new Error(`${arg} needs a value\n${USAGE}`)
+      return next
+    }
+    if (arg === '--quick') mode = MODES.quick
+    else if (arg === '--smoke') mode = MODES.smoke
+    else if (arg === '--full') mode = MODES.full
+    else if (arg === '--out') outDir = value()
+    else if (arg === '--only') only = value().split(',').map((id) => id.trim()).filter((id) => id !== '')
+    else if (arg === '--note') notes.push(value())
+    else if (arg === '--profile') profileDir = value()
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`${USAGE}\n`)
+      process.exit(0)
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`)
+  }
+  const updateReadme = mode.name !== 'smoke' && outDir === DEFAULT_OUT_DIR && only === undefined
+  return { mode, outDir, only, notes, profileDir, updateReadme }
+}

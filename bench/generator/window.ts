@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs'
+import { control } from '../shared/control-client.ts'
+
+// /proc/stat counts in USER_HZ ticks, 100 per second on Linux.
+const TICK_US = 10_000
+
+/** CPU time the whole machine has spent busy (all cores, all processes), µs; undefined off Linux. */
+function machineBusyUs (): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] as string
+    const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number) as number[]
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * TICK_US
+  } catch {
+    return undefined
+  }
+}
+
+export interface WindowTotals {
+  durationMs: number
+  serverCpuUs: number
+  generatorCpuUs: number
+  machineBusyUs?: number
+}
+
+/**
+ * A measured window: the server's CPU time is read over its control port right at both
+ * ends, by the generator that knows exactly when its counting starts and stops.
+ */
+export class MeasureWindow {
+  readonly #controlPort: number
+  readonly #serverStart: number
+  readonly #ownStart: NodeJS.CpuUsage
+  readonly #startedAt: number
+  readonly #machineStart: number | undefined
+
+  private constructor (controlPort: number, serverStart: number) {
+    this.#controlPort = controlPort
+    this.#serverStart = serverStart
+    this.#ownStart = process.cpuUsage()
+    this.#machineStart = machineBusyUs()
+    this.#startedAt = performance.now()
+  }
+
+  static async open (controlPort: number): Promise<MeasureWindow> {
+    const cpu = await control.cpu(controlPort)
+    return new MeasureWindow(controlPort, cpu.userUs + cpu.systemUs)
+  }
+
+  /** Closes the window: call it right when counting stops, then read the server. */
+  async close (): Promise<WindowTotals> {
+    const durationMs = performance.now() - this.#startedAt
+    const own = process.cpuUsage(this.#ownStart)
+    const machineEnd = machineBusyUs()
+    const cpu = await control.cpu(this.#controlPort)
+    const totals: WindowTotals = { durationMs, serverCpuUs: cpu.userUs + cpu.systemUs - this.#serverStart, generatorCpuUs: own.user + own.system }
+    // Lets the report say how much CPU other processes took from this run (a shared machine).
+    if (machineEnd !== undefined && this.#machineStart !== undefined) totals.machineBusyUs = machineEnd - this.#machineStart
+    return totals
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Resolves when `done()` holds, or with false after `timeoutMs`. */
+export async function until (done: () => boolean, timeoutMs: number, stepMs = 5): Promise<boolean> {
+  const started = performance.now()
+  while (!done()) {
+    if (performance.now() - started > timeoutMs) return false
+    await sleep(stepMs)
+  }
+  return true
+}

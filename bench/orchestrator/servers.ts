@@ -1,0 +1,56 @@
+import type { BenchKeys, CheckResult, TargetName } from '../shared/protocol.ts'
+import { clientSpec } from '../scenarios/clients.ts'
+import { startServer, type GeneratorHandle, type Pinning, type ServerHandle } from './processes.ts'
+
+/**
+ * Server processes by target, started on first use and kept for the scenarios that follow
+ * (idle servers cost nothing). Every WebSocket target is checked end to end with a real
+ * client when it starts; the checks go into the results.
+ */
+export class Servers {
+  readonly checks: Record<string, CheckResult> = {}
+  readonly #running = new Map<TargetName, ServerHandle>()
+  readonly #keys: BenchKeys
+  readonly #pinning: Pinning
+  readonly #generator: GeneratorHandle
+  readonly #profileDir: string | undefined
+  readonly #buildDir: string
+
+  constructor (keys: BenchKeys, pinning: Pinning, generator: GeneratorHandle, buildDir: string, profileDir: string | undefined) {
+    this.#keys = keys
+    this.#pinning = pinning
+    this.#generator = generator
+    this.#buildDir = buildDir
+    this.#profileDir = profileDir
+  }
+
+  async get (target: TargetName): Promise<ServerHandle> {
+    const running = this.#running.get(target)
+    if (running !== undefined) return running
+    const server = await this.fresh(target)
+    this.#running.set(target, server)
+    return server
+  }
+
+  /** A new process of its own, not shared (the memory scenario wants an untouched heap). */
+  async fresh (target: TargetName): Promise<ServerHandle> {
+    const server = await startServer(target, this.#keys, this.#pinning, { buildDir: this.#buildDir, profileDir: this.#profileDir })
+    if (target !== 'app' && this.checks[target] === undefined) {
+      this.checks[target] = await this.#generator.run<CheckResult>({ kind: 'check', client: clientSpec(server, 'echo') }, 30_000)
+      if (!this.checks[target].ok) throw new Error(`end-to-end check of ${target} failed: ${this.checks[target].error ?? ''}`)
+    }
+    return server
+  }
+
+  async stop (target: TargetName): Promise<void> {
+    const server = this.#running.get(target)
+    this.#running.delete(target)
+    await server?.stop()
+  }
+
+  async stopAll (): Promise<void> {
+    const servers = [...this.#running.values()]
+    this.#running.clear()
+    await Promise.all(servers.map((server) => server.stop()))
+  }
+}

@@ -1,0 +1,41 @@
+import { round } from '../shared/stats.ts'
+import type { ScenarioResult, TargetResult, VariantResult } from './types.ts'
+
+function variant (scenarios: readonly ScenarioResult[], scenario: string, id: string): VariantResult | undefined {
+  return scenarios.find((s) => s.id === scenario && s.status === 'ok')?.variants.find((v) => v.id === id)
+}
+
+function target (name: string, description: string, value: number | null | undefined, comparator: '>=' | '<=' | '<', threshold: number, note?: string): TargetResult {
+  const measured = value === undefined || value === null || !Number.isFinite(value) ? null : round(value)
+  const met = measured !== null && (comparator === '>=' ? measured >= threshold : comparator === '<=' ? measured <= threshold : measured < threshold)
+  const result: TargetResult = { name, description, value: measured, target: `${comparator} ${threshold}`, met }
+  const why = measured === null ? (note ?? 'not measured in this run') : note
+  if (why !== undefined) result.note = why
+  return result
+}
+
+/**
+ * The issue's targets, one entry each, from this run's medians. A target that cannot be
+ * measured yet has `value: null`, `met: false` and a note saying why; nothing is estimated.
+ */
+export function evaluateTargets (scenarios: readonly ScenarioResult[]): TargetResult[] {
+  const hs = variant(scenarios, 'handshake', 'plugin-hs256')
+  const vsSocketIo = scenarios.find((s) => s.id === 'handshake')?.comparisons.find((c) => c.name === 'plugin-hs256 / socketio')
+  const echo = variant(scenarios, 'echo', 'plugin-hs256')
+  const echoLatency = variant(scenarios, 'echo-latency', 'plugin-hs256')
+  const memory = variant(scenarios, 'memory', 'plugin-hs256')
+  const storm = variant(scenarios, 'storm', 'plugin-hs256')
+  const expiry = variant(scenarios, 'expiry', 'plugin-hs256')
+  return [
+    target('handshake_hs256_vs_bare', 'authenticated HS256 handshakes/s, every default protection on, ÷ bare @fastify/websocket sent the same headers', hs?.ratio?.rate?.median, '>=', 0.95),
+    target('handshake_hs256_vs_socketio', 'authenticated HS256 handshakes/s ÷ socket.io 4 with an HS256 middleware', vsSocketIo?.rate?.median, '>=', 1.5),
+    target('echo_vs_bare', 'echo messages/s on authenticated connections ÷ bare', echo?.ratio?.rate?.median, '>=', 0.97),
+    target('echo_latency_p99_vs_bare', 'echo delivery latency p99 at a fixed rate ÷ bare (≤ 1.10: within 10%)', echoLatency?.ratio?.latencyP99?.median, '<=', 1.1),
+    target('idle_heap_above_bare_bytes', 'heap per idle authenticated connection minus bare, bytes', memory?.metrics?.heapAboveBareBytes, '<=', 1024),
+    target('connections_held', 'authenticated connections held by one server process', storm?.metrics?.held, '>=', 19_000),
+    target('storm_all_renewed_within_10s', 'share of held connections renewed when each renews within a 10 s window', storm?.metrics?.windowSeconds === 10 ? storm?.metrics?.renewedShare : null, '>=', 1,
+      storm !== undefined && storm.metrics?.windowSeconds !== 10 ? `this mode's storm window is ${String(storm.metrics?.windowSeconds)} s, not 10 s` : undefined),
+    target('storm_renewal_p99_ms', 'renewal round trip p99 during the storm, ms', storm?.latencyMs?.p99, '<', 50),
+    target('expiry_late_p99_ms', 'close (4440) received after the deadline, p99, ms', expiry?.latencyMs?.p99, '<=', 100)
+  ]
+}

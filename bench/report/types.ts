@@ -1,0 +1,94 @@
+import type { LatencySummary } from '../shared/histogram.ts'
+import type { Spread } from '../shared/stats.ts'
+
+/** One compared variant of a scenario (a target, with the headers it was sent). */
+export interface VariantResult {
+  id: string
+  label: string
+  /** The server process measured. */
+  target: string
+  /** Operations per second, per round (the sum of both visits of the round). */
+  rate?: Spread
+  /** Latency over every measured operation of every round, ms. */
+  latencyMs?: LatencySummary
+  /** p99 latency per round, ms. */
+  latencyP99Ms?: Spread
+  /** Server CPU per operation, µs. */
+  serverCpuUsPerOp?: Spread
+  /** Share of one core the server used during the windows (1 = saturated). */
+  serverCpuShare?: number
+  /** Highest share of its core the load generator used in any window: near 1 means the generator may limit. */
+  generatorCpuShare?: number
+  /** Against the variant this one is compared with, per round. */
+  ratio?: { vs: string, rate?: Spread, latencyP99?: Spread, serverCpuPerOp?: Spread }
+  errors: number
+  errorSamples: string[]
+  /** Scenario-specific figures (statuses, counts, bytes). */
+  metrics?: Record<string, number | null>
+}
+
+export interface ComparisonResult {
+  name: string
+  numerator: string
+  denominator: string
+  /** Per-round ratio of `numerator`'s rate to `denominator`'s. */
+  rate: Spread | undefined
+}
+
+export interface ScenarioResult {
+  id: string
+  title: string
+  /** What `rate` counts. */
+  unit: string
+  description: string
+  status: 'ok' | 'failed' | 'todo'
+  variants: VariantResult[]
+  comparisons: ComparisonResult[]
+  /** Figures that are not per variant (e.g. the ws client's handshake rate). */
+  metrics: Record<string, number | null>
+  notes: string[]
+  /** CPU used by processes other than this run's, in cores, averaged over the windows. */
+  otherLoadCores?: number
+  rounds: number
+  elapsedS: number
+  error?: string
+}
+
+export interface TargetResult {
+  name: string
+  /** What the target says, in words. */
+  description: string
+  value: number | null
+  /** e.g. ">= 0.95", "< 50". */
+  target: string
+  met: boolean
+  note?: string
+}
+
+export interface MachineInfo {
+  cpuModel: string
+  cores: number
+  memoryGiB: number
+  os: string
+  node: string
+  versions: Record<string, string>
+  commit: string
+  pinning: string
+  ulimitNofile: string
+  loadAverageAtStart: number[]
+  loadAverageAtEnd: number[]
+}
+
+export interface RunResults {
+  schema: 1
+  startedAt: string
+  finishedAt: string
+  mode: string
+  complete: boolean
+  machine: MachineInfo
+  method: Record<string, unknown>
+  notes: string[]
+  checks: Record<string, { ok: boolean, steps: string[], error?: string }>
+  scenarios: ScenarioResult[]
+  targets: TargetResult[]
+}

@@ -1,0 +1,21 @@
+import type { ClientSpec, RouteName } from '../shared/protocol.ts'
+import type { ServerHandle } from '../orchestrator/processes.ts'
+
+/**
+ * How a client talks to a target: its dialect, where its token travels and how it is
+ * signed. Every client sends an allowed Origin, as a browser would, so the plugin's Origin
+ * check runs; `overrides` give a baseline the same headers as the variant it is compared with.
+ */
+export function clientSpec (server: ServerHandle, route: RouteName, overrides: Partial<ClientSpec> = {}): ClientSpec {
+  const target = server.target
+  return {
+    dialect: target === 'bare' ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
+    port: server.port,
+    controlPort: server.controlPort,
+    route,
+    credential: target === 'socketio' ? 'connect-packet' : target === 'plugin-cookie' ? 'cookie' : 'subprotocol',
+    origin: true,
+    algorithm: target === 'plugin-es256' ? 'ES256' : target === 'plugin-eddsa' ? 'EdDSA' : 'HS256',
+    ...overrides
+  }
+}

@@ -1,0 +1,165 @@
+import { control } from '../shared/control-client.ts'
+import { mergeHistograms, summarize } from '../shared/histogram.ts'
+import type { ExpiryJob, Measurement, MemorySample, StormJob, TargetName } from '../shared/protocol.ts'
+import { median, round, spread } from '../shared/stats.ts'
+import { sleep } from '../generator/window.ts'
+import type { ScenarioResult, VariantResult } from '../report/types.ts'
+import { clientSpec } from './clients.ts'
+import { closePool, openPool } from './pools.ts'
+import type { Scenario, ScenarioContext } from './scenario.ts'
+
+function base (scenario: Scenario, context: ScenarioContext, startedS: number): Omit<ScenarioResult, 'variants'> {
+  return {
+    id: scenario.id,
+    title: scenario.title,
+    unit: scenario.unit,
+    description: scenario.description,
+    status: 'ok',
+    comparisons: [],
+    metrics: {},
+    notes: [],
+    rounds: 1,
+    elapsedS: Math.round(context.progress.elapsedS - startedS)
+  }
+}
+
+/** Latency and CPU figures of single measurements (one per round). */
+function variantOf (id: string, label: string, target: string, measurements: readonly Measurement[]): VariantResult {
+  const perRound = measurements.map((m) => summarize(mergeHistograms([m.latency])))
+  return {
+    id,
+    label,
+    target,
+    latencyMs: summarize(mergeHistograms(measurements.map((m) => m.latency))),
+    latencyP99Ms: spread(perRound.map((s) => s?.p99 ?? Number.NaN)),
+    serverCpuUsPerOp: spread(measurements.map((m) => m.ops > 0 ? round(m.serverCpuUs / m.ops) : Number.NaN)),
+    errors: measurements.reduce((n, m) => n + m.errors, 0),
+    errorSamples: [...new Set(measurements.flatMap((m) => m.errorSamples))].slice(0, 5)
+  }
+}
+
+export const stormScenario: Scenario = {
+  id: 'storm',
+  title: 'renewal storm on held connections',
+  unit: 'connections',
+  description: 'One server process holds the connections (authenticated, HS256); every one of them renews once at a uniformly random moment of the window. Latency from when each renewal was due to its `renewed`.',
+  async run (context) {
+    const started = context.progress.elapsedS
+    const { storm } = context.mode
+    const server = await context.servers.get('plugin-hs256')
+    const opened = await openPool(context, 'storm', clientSpec(server, 'hold'), storm.connections, { ttlSeconds: 3600 })
+    try {
+      const held = (await control.connections(server.controlPort)).count
+      context.progress.line(`${opened.opened} connections authenticated in ${(opened.durationMs / 1000).toFixed(1)} s; the server holds ${held}`)
+      const measurements: Measurement[] = []
+      for (let r = 0; r < storm.rounds; r++) {
+        const m = await context.generator.run<Measurement>({ kind: 'storm', pool: 'storm', windowMs: storm.windowMs, timeoutMs: 30_000 } satisfies StormJob, storm.windowMs + 90_000)
+        measurements.push(m)
+        const s = summarize(mergeHistograms([m.latency]))
+        context.progress.line(`storm ${r + 1}/${storm.rounds}: ${m.extra.renewed} of ${m.extra.held} renewed, last answer after ${((m.extra.lastReplyMs ?? 0) / 1000).toFixed(2)} s; p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors`)
+      }
+      const variant = variantOf('plugin-hs256', `plugin, HS256, ${storm.connections} held connections`, 'plugin-hs256', measurements)
+      const renewedShare = Math.min(...measurements.map((m) => (m.extra.renewed ?? 0) / Math.max(1, m.extra.held ?? 0)))
+      variant.metrics = {
+        held,
+        opened: opened.opened,
+        openSeconds: round(opened.durationMs / 1000, 3),
+        renewedShare: round(renewedShare, 4),
+        lastReplySeconds: round(Math.max(...measurements.map((m) => m.extra.lastReplyMs ?? Number.NaN)) / 1000, 3),
+        windowSeconds: storm.windowMs / 1000
+      }
+      return [{ ...base(this, context, started), rounds: storm.rounds, variants: [variant], metrics: { held, connections: storm.connections } }]
+    } finally {
+      await closePool(context, 'storm')
+    }
+  }
+}
+
+export const expiryScenario: Scenario = {
+  id: 'expiry',
+  title: 'expiry precision while thousands of connections are held',
+  unit: 'connections',
+  description: 'Connections that never renew, deadlines spread uniformly over a few seconds (HS256 tokens with fractional `exp`); lateness is the arrival of the 4440 close frame minus the deadline.',
+  async run (context) {
+    const started = context.progress.elapsedS
+    const { expiry } = context.mode
+    const server = await context.servers.get('plugin-hs256')
+    // Deadlines far enough ahead that every connection is authenticated before the first one.
+    const leadSeconds = expiry.connections / 1000 + (expiry.connections < 1000 ? 1 : 3)
+    const opened = await openPool(context, 'expiry', clientSpec(server, 'hold'), expiry.connections, { ttlSeconds: leadSeconds, deadlineSpreadMs: expiry.spreadMs })
+    try {
+      context.progress.line(`${opened.opened} connections held; deadlines from ${leadSeconds.toFixed(1)} s to ${(leadSeconds + expiry.spreadMs / 1000).toFixed(1)} s after the first token was signed`)
+      const timeoutMs = leadSeconds * 1000 + expiry.spreadMs + 15_000
+      const m = await context.generator.run<Measurement>({ kind: 'expiry', pool: 'expiry', timeoutMs } satisfies ExpiryJob, timeoutMs + 60_000)
+      const variant = variantOf('plugin-hs256', `plugin, HS256, ${expiry.connections} expiring connections`, 'plugin-hs256', [m])
+      variant.metrics = { held: m.extra.held ?? null, closedWith4440: m.extra.closed ?? null, closedEarly: m.extra.early ?? null }
+      const s = variant.latencyMs
+      context.progress.line(`closed ${m.extra.closed} of ${m.extra.held} with 4440; late by p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors`)
+      return [{ ...base(this, context, started), variants: [variant], metrics: { connections: expiry.connections, spreadMs: expiry.spreadMs } }]
+    } finally {
+      await closePool(context, 'expiry')
+    }
+  }
+}
+
+const MEMORY_TARGETS: Array<{ target: TargetName, label: string }> = [
+  { target: 'bare', label: 'bare @fastify/websocket' },
+  { target: 'plugin-hs256', label: 'plugin, HS256 (authenticated, expiry timer armed)' },
+  { target: 'socketio', label: 'socket.io 4 (authenticated socket)' }
+]
+
+interface MemoryRound { heap: number, rss: number, external: number }
+
+export const memoryScenario: Scenario = {
+  id: 'memory',
+  title: 'idle memory per connection',
+  unit: 'bytes/connection',
+  description: 'A fresh server per target and round: heap after a full GC (node --expose-gc) before and after opening N idle connections, divided by N. Targets alternate between rounds.',
+  async run (context) {
+    const started = context.progress.elapsedS
+    const { memory } = context.mode
+    const perTarget = new Map<TargetName, MemoryRound[]>(MEMORY_TARGETS.map(({ target }) => [target, []]))
+    for (let r = 0; r < memory.rounds; r++) {
+      const order = r % 2 === 0 ? MEMORY_TARGETS : [...MEMORY_TARGETS].reverse()
+      for (const { target } of order) {
+        const server = await context.servers.fresh(target)
+        const pool = `memory-${target}`
+        try {
+          const before: MemorySample = await control.gc(server.controlPort)
+          await openPool(context, pool, clientSpec(server, 'hold'), memory.connections)
+          // The server registers a connection a moment after the client sees it authenticated.
+          for (let i = 0; i < 200 && (await control.connections(server.controlPort)).count < memory.connections; i++) await sleep(50)
+          const after: MemorySample = await control.gc(server.controlPort)
+          const n = memory.connections
+          const sample = { heap: (after.heapUsed - before.heapUsed) / n, rss: (after.rss - before.rss) / n, external: (after.external - before.external) / n }
+          perTarget.get(target)?.push(sample)
+          context.progress.line(`round ${r + 1}/${memory.rounds} ${target.padEnd(14)} heap ${Math.round(sample.heap)} B, rss ${Math.round(sample.rss)} B, external ${Math.round(sample.external)} B per connection`)
+          await closePool(context, pool)
+        } finally {
+          await server.stop()
+        }
+      }
+    }
+    const bare = perTarget.get('bare') ?? []
+    const variants = MEMORY_TARGETS.map(({ target, label }): VariantResult => {
+      const rounds = perTarget.get(target) ?? []
+      const aboveBare = rounds.map((s, r) => s.heap - (bare[r]?.heap ?? Number.NaN))
+      return {
+        id: target,
+        label,
+        target,
+        errors: 0,
+        errorSamples: [],
+        metrics: {
+          heapBytesPerConnection: Math.round(median(rounds.map((s) => s.heap))),
+          heapBytesMin: Math.round(Math.min(...rounds.map((s) => s.heap))),
+          heapBytesMax: Math.round(Math.max(...rounds.map((s) => s.heap))),
+          rssBytesPerConnection: Math.round(median(rounds.map((s) => s.rss))),
+          externalBytesPerConnection: Math.round(median(rounds.map((s) => s.external))),
+          heapAboveBareBytes: target === 'bare' ? 0 : Math.round(median(aboveBare))
+        }
+      }
+    })
+    return [{ ...base(this, context, started), rounds: memory.rounds, variants, metrics: { connections: memory.connections } }]
+  }
+}

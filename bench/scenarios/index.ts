@@ -1,0 +1,18 @@
+import { handshakeScenario, rejectedScenario } from './handshake.ts'
+import { expiryScenario, memoryScenario, stormScenario } from './held.ts'
+import { httpScenario } from './http.ts'
+import { broadcastScenario, echoScenario, renewalScenario } from './messages.ts'
+import type { Scenario } from './scenario.ts'
+
+/** Every scenario, in running order. Entries with `todo` are listed in the results, not run. */
+export const SCENARIOS: readonly Scenario[] = [
+  handshakeScenario,
+  rejectedScenario,
+  echoScenario,
+  broadcastScenario,
+  renewalScenario,
+  memoryScenario,
+  stormScenario,
+  expiryScenario,
+  httpScenario
+]

@@ -1,0 +1,55 @@
+import { createServer, type Server } from 'node:http'
+import type { CpuSample, MemorySample } from '../shared/protocol.ts'
+import type { RunningTarget } from './target.ts'
+
+const gc = (globalThis as { gc?: () => void }).gc
+
+async function collect (): Promise<MemorySample> {
+  if (gc === undefined) throw new Error('the server runs without --expose-gc')
+  // Several passes with turns of the event loop between them, so weak references and
+  // finalizers of closed sockets are gone before the heap is read.
+  for (let i = 0; i < 4; i++) {
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const { heapUsed, heapTotal, external, arrayBuffers, rss } = process.memoryUsage()
+  return { heapUsed, heapTotal, external, arrayBuffers, rss }
+}
+
+/**
+ * The server's own figures, on a separate port of the same process: its CPU time (read by
+ * the generator right before and after each measured window), its heap after GC, and its
+ * connection count. Only a handful of requests per window, so its cost is negligible.
+ */
+export async function startControl (target: RunningTarget): Promise<Server> {
+  const server = createServer((req, res) => {
+    const reply = (body: unknown): void => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify(body))
+    }
+    const fail = (err: unknown): void => {
+      res.writeHead(500)
+      res.end(String(err))
+    }
+    try {
+      if (req.url === '/cpu') {
+        const { user, system } = process.cpuUsage()
+        reply({ userUs: user, systemUs: system } satisfies CpuSample)
+      } else if (req.url === '/gc') {
+        collect().then(reply, fail)
+      } else if (req.url === '/connections') {
+        reply({ count: target.connections() })
+      } else if (req.url === '/close-all') {
+        reply({ closed: target.closeAll() })
+      } else {
+        res.writeHead(404)
+        res.end()
+      }
+    } catch (err) {
+      fail(err)
+    }
+  })
+  server.keepAliveTimeout = 600_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}

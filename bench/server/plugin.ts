@@ -1,0 +1,50 @@
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import Fastify from 'fastify'
+import type { WsAuthOptions } from '../../plugin/index.ts'
+import { BENCH_ORIGIN, COOKIE_NAME, type BenchKeys, type TargetName } from '../shared/protocol.ts'
+import { fastifyTarget } from './fastify-target.ts'
+import { registerRoutes } from './routes.ts'
+import type { RunningTarget } from './target.ts'
+
+/**
+ * The plugin as an application would deploy it, every default protection on: the handshake
+ * rate limit (clients come from thousands of addresses, so it is checked and not hit), the
+ * revocation lookup (default in-memory store), connection limits, the registry, expiry
+ * timers, heartbeat, the `authenticated` frame, and an Origin allowlist (every client sends
+ * an allowed Origin, so the check runs). Three limits are raised, not removed, so that their
+ * checks still run on every handshake and message without refusing what is measured:
+ * `maxConnections` (19,000 are held; default 10,000), and the per-connection message and
+ * renewal buckets (the echo and renewal scenarios exceed 1,000 messages/s and 5 renewals a
+ * minute per connection by design).
+ */
+export function pluginOptions (target: TargetName, keys: BenchKeys): WsAuthOptions {
+  const common: Partial<WsAuthOptions> = {
+    allowedOrigins: [BENCH_ORIGIN],
+    maxConnections: 20_000,
+    messageLimit: { max: 1_000_000, timeWindow: 1000 },
+    renewalLimit: { max: 1_000_000, timeWindow: 1000 }
+  }
+  switch (target) {
+    case 'plugin-hs256': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret } }
+    case 'plugin-es256': return { ...common, verify: { algorithms: ['ES256'], key: keys.es256.publicKey } }
+    case 'plugin-eddsa': return { ...common, verify: { algorithms: ['EdDSA'], key: keys.eddsa.publicKey } }
+    case 'plugin-cookie': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret }, cookie: { name: COOKIE_NAME } }
+    default: throw new Error(`${target} is not a plugin target`)
+  }
+}
+
+/** The plugin as compiled JavaScript (see orchestrator/build.ts), typed by its source. */
+export async function loadPlugin (buildDir: string): Promise<typeof import('../../plugin/index.ts')> {
+  return await import(pathToFileURL(join(buildDir, 'plugin', 'index.js')).href) as typeof import('../../plugin/index.ts')
+}
+
+export async function startPlugin (target: TargetName, keys: BenchKeys, buildDir: string): Promise<RunningTarget> {
+  const { fastifyWsAuth } = await loadPlugin(buildDir)
+  // Logging is off for every target: a logger's cost would swamp what is compared here.
+  const app = Fastify({ logger: false })
+  await app.register(fastifyWsAuth, pluginOptions(target, keys))
+  registerRoutes(app, true)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return fastifyTarget(app)
+}

@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+
+// The smoke run starts a dozen server processes on a shared two-core machine: it needs more
+// than the suite's default per-file timeout. tap reads this comment from the file's output.
+const TIMEOUT_MS = 240_000
+t.setTimeout(TIMEOUT_MS)
+t.comment(`timeout=${TIMEOUT_MS}`)
+
+/**
+ * Keeps the benchmark suite from rotting: `npm run bench -- --smoke` runs every scenario
+ * with tiny sizes and must write well-formed results. No timing is asserted: this machine
+ * is shared, and figures from a few hundred milliseconds mean nothing.
+ */
+t.test('bench --smoke runs every scenario and writes well-formed results', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'))
+  t.teardown(() => { rmSync(out, { recursive: true, force: true }) })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out, '--note', 'tap smoke test'], {
+    cwd: new URL('..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 0, 'the smoke run exits 0', { output: output.slice(-4000) })
+
+  const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
+  t.equal(results.mode, 'smoke')
+  t.equal(results.complete, true, 'no scenario failed')
+  t.match(results.machine, { cpuModel: String, cores: Number, node: String, versions: { fastify: String, ws: String } })
+  t.ok(Object.values(results.checks).length >= 6, 'every WebSocket target passed its end-to-end check')
+  for (const check of Object.values(results.checks) as Array<{ ok: boolean }>) t.equal(check.ok, true)
+
+  const ids = (results.scenarios as Array<{ id: string }>).map((s) => s.id)
+  t.same(ids, ['handshake', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'storm', 'expiry', 'http'])
+  for (const scenario of results.scenarios as Array<Record<string, any>>) {
+    t.equal(scenario.status, 'ok', `${scenario.id} ran`)
+    t.ok(scenario.variants.length > 0, `${scenario.id} has variants`)
+    for (const variant of scenario.variants) {
+      t.type(variant.errors, 'number')
+      if (variant.rate !== undefined) {
+        t.match(variant.rate, { median: Number, min: Number, max: Number, rounds: Array }, `${scenario.id}/${variant.id} rate`)
+        t.ok(variant.rate.median > 0, `${scenario.id}/${variant.id} did some work`)
+        t.match(variant.serverCpuUsPerOp, { median: Number })
+      }
+      if (variant.ratio !== undefined) t.match(variant.ratio, { vs: String, rate: { median: Number } })
+    }
+  }
+
+  t.ok(results.targets.length >= 9, 'one entry per target')
+  for (const target of results.targets as Array<Record<string, unknown>>) {
+    t.match(target, { name: String, target: String, met: Boolean })
+    t.ok(target.value === null || typeof target.value === 'number', `${String(target.name)} value is a number or null`)
+    if (target.value === null) t.type(target.note, 'string', `${String(target.name)} says why it has no value`)
+  }
+
+  t.match(readFileSync(join(out, 'latest.md'), 'utf8'), /\| target \| value \| target \| met \|/)
+  t.match(readFileSync(join(out, 'latest.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+})
