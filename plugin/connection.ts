@@ -10,6 +10,7 @@ import { admit, type AdmissionContext } from './admission.ts'
 import type { Verdict } from './authorize.ts'
 import { Alarm } from './clock.ts'
 import { isErrorDefinition, type CredentialSource } from './credential.ts'
+import { logs } from './log.ts'
 import type { WsAuthMetrics } from './metrics.ts'
 import type { Authorize, WsAuthClaims } from './options.ts'
 import type { ConnectionRegistry } from './registry.ts'
@@ -377,7 +378,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   }
 
   #log (level: 'info' | 'debug', event: string, fields: Record<string, unknown>, message: string): void {
-    this.#request.log[level]({ event: `ws_auth.${event}`, connectionId: this.id, subject: this.subject, ...fields }, message)
+    const log = this.#request.log
+    if (logs(log, level)) log[level]({ event: `ws_auth.${event}`, connectionId: this.id, subject: this.subject, ...fields }, message)
   }
 }
 

@@ -7,6 +7,7 @@ import { awaitAuthFrame, type AuthFrameContext } from './auth-frame.ts'
 import type { Verdict } from './authorize.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { isErrorDefinition, tokenFromSubprotocols, type CookieCredential, type CredentialSource } from './credential.ts'
+import { logs } from './log.ts'
 import type { ConnectionLimitPolicy, RefusalMode, ResolvedRouteOptions } from './options.ts'
 import { queryOf } from './revocation-tracker.ts'
 import type { OriginPolicy } from './origin.ts'
@@ -41,6 +42,23 @@ export interface HandshakeContext extends AuthFrameContext {
 
 const outcomes = new WeakMap<FastifyRequest, HandshakeOutcome>()
 
+/**
+ * Lets the upgrade proceed with the TCP socket corked: the 101 response, `authenticated`
+ * (or the refusal's `auth_error` and close frame) and whatever the handler sends at once
+ * leave in one write instead of three. The upgrade and the handler run synchronously
+ * inside `done()`; if some future version made them asynchronous, the uncork would only
+ * come earlier, costing the batching and nothing else.
+ */
+function proceedCorked (request: FastifyRequest, done: HookHandlerDoneFunction): void {
+  const socket = request.raw.socket
+  socket.cork()
+  try {
+    done()
+  } finally {
+    socket.uncork()
+  }
+}
+
 function refuseWithStatus (reply: FastifyReply, error: ErrorDefinition): void {
   reply.code(error.status).header('cache-control', 'no-store').send({
     statusCode: error.status,
@@ -52,6 +70,7 @@ function refuseWithStatus (reply: FastifyReply, error: ErrorDefinition): void {
 
 function logRefusal (context: HandshakeContext, request: FastifyRequest, error: ErrorDefinition, phase: 'handshake' | 'auth_frame' | 'registration'): void {
   context.metrics.refused(error.code)
+  if (!logs(request.log, 'info')) return
   request.log.info({
     event: 'ws_auth.refused',
     code: error.code,
@@ -81,7 +100,7 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
     logRefusal(context, request, error, 'handshake')
     if (tellOverSocket(request, error)) {
       outcomes.set(request, { refusal: error })
-      done()
+      proceedCorked(request, done)
     } else {
       refuseWithStatus(reply, error)
     }
@@ -94,7 +113,7 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
       return
     }
     outcomes.set(request, { credential, source, sequence })
-    done()
+    proceedCorked(request, done)
   }
 
   const limiter = context.limiter
@@ -248,7 +267,7 @@ export function createAuthenticatedHandler (handler: WebsocketHandler, route: Re
     context.registry.add(connection)
     context.metrics.accepted({ connectionId: connection.id, subject: connection.subject })
     connection.start()
-    request.log.info({
+    if (logs(request.log, 'info')) request.log.info({
       event: 'ws_auth.accepted',
       connectionId: connection.id,
       subject: connection.subject,

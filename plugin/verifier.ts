@@ -36,6 +36,8 @@ export class VerifiedCredential<Claims extends StandardClaims = StandardClaims> 
   }
 }
 
+const MAX_CACHED_HEADERS = 64
+
 // A protected header is a few dozen bytes; anything this long is refused unread.
 const MAX_HEADER_SEGMENT = 1024
 
@@ -100,6 +102,12 @@ export class TokenVerifier {
   readonly #clock: Clock
   readonly #algorithms: ReadonlySet<string>
   readonly #types: ReadonlySet<string>
+  /**
+   * Verdicts of the header check by header segment: an issuer's tokens share a handful of
+   * headers, so this is usually one entry. Bounded: once full, new headers are checked
+   * every time instead of cached, so junk headers cannot grow it.
+   */
+  readonly #headers = new Map<string, ErrorDefinition | null>()
   readonly maxTokenLength: number
 
   constructor (verifySignature: SignatureVerifier, rules: ClaimRules, limits: { maxTokenLength: number, algorithms: readonly string[], types: ReadonlySet<string> }, clock: Clock) {
@@ -114,8 +122,13 @@ export class TokenVerifier {
   verify (token: string): VerifiedCredential | ErrorDefinition {
     if (token.length > this.maxTokenLength) return ERRORS.token_too_large
     if (!COMPACT_JWS.test(token)) return ERRORS.token_malformed
-    const problem = headerProblem(token, this.#algorithms, this.#types)
-    if (problem !== undefined) return problem
+    const header = token.slice(0, token.indexOf('.'))
+    let problem = this.#headers.get(header)
+    if (problem === undefined) {
+      problem = headerProblem(token, this.#algorithms, this.#types) ?? null
+      if (this.#headers.size < MAX_CACHED_HEADERS) this.#headers.set(header, problem)
+    }
+    if (problem !== null) return problem
     let payload: unknown
     try {
       payload = this.#verifySignature(token)
