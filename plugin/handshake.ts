@@ -267,16 +267,18 @@ export function createAuthenticatedHandler (handler: WebsocketHandler, route: Re
     context.registry.add(connection)
     context.metrics.accepted({ connectionId: connection.id, subject: connection.subject })
     connection.start()
-    if (logs(request.log, 'info')) request.log.info({
-      event: 'ws_auth.accepted',
-      connectionId: connection.id,
-      subject: connection.subject,
-      sessionId: connection.sessionId,
-      source,
-      expiresAt: connection.expiresAt,
-      remoteAddress: request.ip,
-      origin: request.headers.origin
-    }, 'websocket authenticated')
+    if (logs(request.log, 'info')) {
+      request.log.info({
+        event: 'ws_auth.accepted',
+        connectionId: connection.id,
+        subject: connection.subject,
+        sessionId: connection.sessionId,
+        source,
+        expiresAt: connection.expiresAt,
+        remoteAddress: request.ip,
+        origin: request.headers.origin
+      }, 'websocket authenticated')
+    }
     return handler.call(thisArg, socket, request)
   }
 
