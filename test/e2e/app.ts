@@ -1,0 +1,43 @@
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { Page } from 'playwright-core'
+import type { Test } from 'tap'
+import { buildApp } from '../../example-app/app.ts'
+import { loadConfig } from '../../example-app/config.ts'
+
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as AddressInfo).port
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/** The example app on its own port, its page's Origin allowed, with short-lived tokens. */
+export async function startApp (t: Test, env: Record<string, string> = {}): Promise<{ app: FastifyInstance, origin: string }> {
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  const app = await buildApp(loadConfig({ PORT: String(port), LOG_LEVEL: 'silent', ACCESS_TOKEN_TTL: '3', RENEW_BEFORE: '2', TICK_INTERVAL: '200', ...env }))
+  await app.listen({ host: '127.0.0.1', port })
+  t.after(() => app.close())
+  return { app, origin }
+}
+
+/** Logs in through the page's form and waits until the feed socket is authenticated. */
+export async function logIn (page: Page, origin: string, mode: 'token' | 'cookie', username = 'alice'): Promise<string> {
+  await page.goto(`${origin}/`)
+  await page.fill('#username', username)
+  await page.fill('#password', `${username}-password`)
+  await page.check(`input[name="mode"][value="${mode}"]`)
+  await page.click('#login-form button[type="submit"]')
+  await page.waitForSelector('#state[data-state="open"]')
+  return (await page.textContent('#socket-id')) as string
+}
+
+export async function renewals (page: Page, atLeast: number): Promise<void> {
+  await page.waitForFunction((n) => Number(document.getElementById('renewals')?.textContent) >= n, atLeast, { timeout: 20_000 })
+}
