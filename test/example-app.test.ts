@@ -1,4 +1,8 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -381,4 +385,44 @@ t.test('the page and the help text are served', async (t) => {
   const help = await (await fetch(`${server.http}/help`)).text()
   t.match(help, /wsauth\.bearer\.\$TOKEN/)
   t.equal((await fetch(`${server.http}/app.ts`)).status, 404, 'sources are not served')
+})
+
+t.test('TLS: HTTPS and WSS with a given key and certificate; cookies become Secure', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-auth-tls-'))
+  t.after(() => { rmSync(dir, { recursive: true, force: true }) })
+  const key = join(dir, 'key.pem')
+  const cert = join(dir, 'cert.pem')
+  // openssl is part of Debian's base system; a self-signed certificate for 127.0.0.1.
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  const port = await freePort()
+  const origin = `https://127.0.0.1:${port}`
+  const config = loadConfig({ PORT: String(port), LOG_LEVEL: 'silent', TLS_KEY_FILE: key, TLS_CERT_FILE: cert })
+  t.same(config.allowedOrigins, [origin, `https://localhost:${port}`], 'the default Origins are https')
+  const app = await buildApp(config)
+  await app.listen({ host: '127.0.0.1', port })
+  t.after(() => app.close())
+  const ca = readFileSync(cert)
+
+  const login = await new Promise<{ status: number, setCookie: string[], body: Record<string, unknown> }>((resolve, reject) => {
+    const request = httpsRequest(`${origin}/auth/login`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (response) => {
+      let body = ''
+      response.on('data', (chunk: Buffer) => { body += chunk.toString() })
+      response.on('end', () => { resolve({ status: response.statusCode ?? 0, setCookie: response.headers['set-cookie'] ?? [], body: JSON.parse(body) }) })
+    })
+    request.on('error', reject)
+    request.end(JSON.stringify({ username: 'alice', password: 'alice-password' }))
+  })
+  t.equal(login.status, 200)
+  t.ok(login.setCookie.length > 0 && login.setCookie.every((cookie) => /; Secure/i.test(cookie) && /HttpOnly/i.test(cookie)), 'Secure, HttpOnly cookies')
+  const client = connect(`wss://127.0.0.1:${port}/feed`, bearer(login.body.accessToken as string), { ca })
+  t.match(await client.frame('authenticated'), { subject: 'alice' }, 'authenticated over WSS')
+  client.close()
+})
+
+t.test('configuration refuses half a TLS setup and an unsafe TRUST_PROXY', async (t) => {
+  t.throws(() => loadConfig({ TLS_KEY_FILE: '/nonexistent.pem' }), { name: 'ConfigError', message: /set together/ })
+  t.throws(() => loadConfig({ TLS_KEY_FILE: '/nonexistent.pem', TLS_CERT_FILE: '/nonexistent.pem' }), { name: 'ConfigError', message: /cannot be read/ })
+  t.throws(() => loadConfig({ TRUST_PROXY: 'true' }), { name: 'ConfigError', message: /never "true"/ })
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16'])
 })
