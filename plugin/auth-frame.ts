@@ -6,6 +6,7 @@ import { Alarm } from './clock.ts'
 import type { ConnectionContext } from './connection.ts'
 import { isErrorDefinition } from './credential.ts'
 import type { Authorize } from './options.ts'
+import { hook, kClosed, kMessage } from './socket-hooks.ts'
 import { closeSocket, closeWithError } from './socket-io.ts'
 import type { VerifiedCredential } from './verifier.ts'
 
@@ -17,8 +18,6 @@ export interface AuthFrameContext extends ConnectionContext {
 // Application frames pipelined behind `auth` while it is being checked are held, in order,
 // up to this many; more is a protocol violation.
 const MAX_HELD_MESSAGES = 32
-
-const protoEmit = WebSocket.prototype.emit
 
 /**
  * Auth-frame transport: the socket is open but unauthenticated until its first frame, an
@@ -45,8 +44,8 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
     if (settled || socket.readyState !== WebSocket.OPEN) return
     settled = true
     alarm.cancel()
-    // Restores ws's own emit: the authenticated connection installs its own filter.
-    delete (socket as Partial<WebSocket>).emit
+    // The authenticated connection installs its own hooks.
+    hook(socket, undefined)
     onAuthenticated(credential, sequence)
     for (const [data, isBinary] of held) socket.emit('message', data, isBinary)
   }
@@ -86,17 +85,16 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
     }
   }
 
-  socket.emit = function gateEmit (this: WebSocket, event: string | symbol, data?: unknown, isBinary?: unknown): boolean {
-    if (event === 'message') {
-      if (!settled) onMessage(data as Buffer, isBinary as boolean)
+  // Until authenticated, every message goes to the gate and none to the application.
+  hook(socket, {
+    [kMessage]: (data, isBinary) => {
+      if (!settled) onMessage(data, isBinary)
       return false
+    },
+    [kClosed]: () => {
+      settled = true
+      alarm.cancel()
     }
-
-    return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
-  } as WebSocket['emit']
-  socket.once('close', () => {
-    settled = true
-    alarm.cancel()
   })
   alarm.set(clock.now() + context.authTimeoutMs, () => { refuse(ERRORS.auth_timeout) })
 }

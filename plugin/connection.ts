@@ -16,6 +16,7 @@ import type { Authorize, WsAuthClaims } from './options.ts'
 import type { ConnectionRegistry } from './registry.ts'
 import { revocationMatches, type Revocation } from './revocation.ts'
 import { queryOf } from './revocation-tracker.ts'
+import { hook, type SocketHooks, kAfterSend, kBeforeSend, kClosed, kMessage, kPong } from './socket-hooks.ts'
 import { authErrorFrame, closeSocket, closeWithError, sendFrame } from './socket-io.ts'
 import { TokenBucket, type RateLimit } from './token-bucket.ts'
 import type { TokenVerifier, VerifiedCredential } from './verifier.ts'
@@ -53,8 +54,6 @@ const OPEN = 0
 const CLOSING = 1
 const CLOSED = 2
 
-const protoEmit = WebSocket.prototype.emit
-const protoSend = WebSocket.prototype.send
 
 /**
  * A live, authenticated WebSocket connection: its identity, its credential's deadline,
@@ -63,7 +62,7 @@ const protoSend = WebSocket.prototype.send
  * The deadline is enforced by one timer, not by re-verifying on each message; the only
  * per-message work is one clock read and, for small text frames, a byte search.
  */
-export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectionEvents> {
+export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectionEvents> implements SocketHooks {
   /** Unique id of this connection, sent to the client in `authenticated`. */
   readonly id: string = randomUUID()
   /** Where the credential came from. */
@@ -80,7 +79,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   /** Cleared by each heartbeat ping, set by the pong. */
   #alive = true
   readonly #messages: TokenBucket | undefined
-  readonly #renewals: TokenBucket | undefined
+  /** Made on the first `renew`: most connections renew rarely, many never. */
+  #renewals: TokenBucket | undefined
 
   constructor (socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource,
     authorize: Authorize | undefined, context: ConnectionContext) {
@@ -94,7 +94,6 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#alarm = new Alarm(context.clock)
     const now = context.clock.now()
     this.#messages = context.messageLimit === undefined ? undefined : new TokenBucket(context.messageLimit, now)
-    this.#renewals = context.renewalLimit === undefined ? undefined : new TokenBucket(context.renewalLimit, now)
   }
 
   /** The token's `sub`. Pinned for the life of the connection: renewals must keep it. */
@@ -182,26 +181,9 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   /** Wires the connection to its socket, sends `authenticated` and arms the deadline. */
   start (): void {
     const socket = this.#socket
-    const connection = this
-    // Intercepting emit lets the route handler use the plain `ws` socket API while the
-    // plugin filters protocol frames and late messages before any listener sees them.
-    socket.emit = function interceptEmit (this: WebSocket, event: string | symbol, data?: unknown, isBinary?: unknown): boolean {
-      if (event === 'message') {
-        return connection.#admit(data as Buffer, isBinary as boolean) && protoEmit.call(this, event, data, isBinary)
-      }
-
-      return protoEmit.apply(this, arguments as unknown as [string, ...unknown[]])
-    } as WebSocket['emit']
-    const maxBuffered = this.#context.maxBufferedAmount
-    socket.send = function guardSend (this: WebSocket, data: unknown, options?: unknown, callback?: unknown) {
-      if (connection.#state === OPEN && connection.#context.clock.now() >= connection.#credential.deadline) connection.#expire()
-      protoSend.apply(this, arguments as unknown as Parameters<WebSocket['send']>)
-      // A peer that does not read makes this grow without bound; cap it.
-      if (this.bufferedAmount > maxBuffered) connection.limit('send_buffer_overflow')
-    } as WebSocket['send']
-    socket.once('close', this.#onSocketClose)
-    socket.on('pong', () => { this.#alive = true })
-
+    // Through HookedWebSocket the route handler keeps the plain `ws` API while the plugin
+    // filters protocol frames and late messages before any listener sees them.
+    hook(socket, this)
     const now = this.#context.clock.now()
     const frame: AuthenticatedFrame = {
       type: FrameType.Authenticated,
@@ -215,7 +197,31 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#schedule(now)
   }
 
-  /** Whether an inbound message goes on to the application. */
+  /** @internal Socket hook: whether an inbound message goes on to the application. */
+  [kMessage] (data: Buffer, isBinary: boolean): boolean {
+    return this.#admit(data, isBinary)
+  }
+
+  /** @internal Socket hook: nothing is sent after the deadline. */
+  [kBeforeSend] (): void {
+    if (this.#state === OPEN && this.#context.clock.now() >= this.#credential.deadline) this.#expire()
+  }
+
+  /** @internal Socket hook: a peer that does not read makes the send buffer grow without bound; cap it. */
+  [kAfterSend] (socket: WebSocket): void {
+    if (socket.bufferedAmount > this.#context.maxBufferedAmount) this.limit('send_buffer_overflow')
+  }
+
+  /** @internal Socket hook. */
+  [kPong] (): void {
+    this.#alive = true
+  }
+
+  /** @internal Socket hook. */
+  [kClosed] (code: number): void {
+    if (this.#state !== CLOSED) this.#onSocketClose(code)
+  }
+
   #admit (data: Buffer, isBinary: boolean): boolean {
     if (this.#state !== OPEN) return false
     const now = this.#context.clock.now()
@@ -232,6 +238,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
       const type = reservedTypeOf(frame)
       if (type === undefined) return true
       // The renewal budget is spent before any verification, so renew floods cost no crypto.
+      const limit = this.#context.renewalLimit
+      if (limit !== undefined) this.#renewals ??= new TokenBucket(limit, now)
       if (this.#renewals !== undefined && !this.#renewals.take(now)) this.#refuseRenewal(ERRORS.renewal_rate_limited, idOf(frame))
       else if (type === FrameType.Renew && isRenewFrame(frame)) this.#renew(frame, now)
       else this.#refuseRenewal(ERRORS.frame_invalid, idOf(frame))
@@ -368,7 +376,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     return true
   }
 
-  #onSocketClose = (code: number): void => {
+  #onSocketClose (code: number): void {
     this.#state = CLOSED
     this.#alarm.cancel()
     this.#context.registry.remove(this)

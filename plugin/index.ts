@@ -17,6 +17,7 @@ import { CookieCredential, type CookieParser } from './credential.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
 import { Heartbeat } from './heartbeat.ts'
+import { HookedWebSocket } from './socket-hooks.ts'
 import { WsAuthMetrics, type MetricsSnapshot } from './metrics.ts'
 import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
 import { redactQueryCredential } from './query-credential.ts'
@@ -218,7 +219,8 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   const wsOptions = {
     ...config.websocket,
     // ws selects the first offered subprotocol by default, which could be the token.
-    handleProtocols: selectsProtocol
+    handleProtocols: selectsProtocol,
+    WebSocket: HookedWebSocket
   }
   // Before @fastify/websocket's own preClose (which closes every socket without a code).
   fastify.addHook('preClose', (done) => {
@@ -227,7 +229,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   })
 
   await fastify.register(fastifyWebsocket, {
-    options: wsOptions as NonNullable<WebsocketPluginOptions['options']>,
+    options: wsOptions as unknown as NonNullable<WebsocketPluginOptions['options']>,
     // @fastify/websocket's default handler terminates the socket, which can drop the
     // close frame ws has just queued (a client would see 1006 instead of 1009).
     errorHandler (error: Error & { code?: string }, socket: WebSocket, request: FastifyRequest) {

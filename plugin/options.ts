@@ -126,7 +126,7 @@ export interface WsAuthOptions {
   /** How long a revocation given without `expiresAt` is kept, in ms: make it your longest credential lifetime. @default 86400000 (24 h) */
   revocationRetention?: number
   /** Options for the `ws` server (passed to @fastify/websocket). `maxPayload` defaults to 1 MiB here. */
-  websocket?: Omit<WsServerOptions, 'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols'>
+  websocket?: Omit<WsServerOptions, 'noServer' | 'server' | 'port' | 'host' | 'path' | 'handleProtocols' | 'WebSocket'>
   /** Time source for deadlines. @default the system clock */
   clock?: Clock
 }
@@ -304,7 +304,7 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
 
   const websocket = options.websocket ?? {}
   if (typeof websocket !== 'object') fail('websocket', 'must be an object of ws server options')
-  for (const forbidden of ['noServer', 'server', 'port', 'host', 'path', 'handleProtocols']) {
+  for (const forbidden of ['noServer', 'server', 'port', 'host', 'path', 'handleProtocols', 'WebSocket']) {
     if (forbidden in websocket) fail(`websocket.${forbidden}`, 'is managed by fastify-ws-auth and cannot be set')
   }
 

@@ -19,8 +19,10 @@ export interface ConnectionSelector {
  */
 export class ConnectionRegistry<C extends RegisteredConnection> {
   readonly #byId = new Map<string, C>()
-  readonly #bySubject = new Map<string, Set<C>>()
-  readonly #bySession = new Map<string, Set<C>>()
+  // A key with one connection maps to it directly; a Set is made only for a second one
+  // (measured in bench/: a Set per subject and per session cost ~400 bytes a connection).
+  readonly #bySubject = new Map<string, C | Set<C>>()
+  readonly #bySession = new Map<string, C | Set<C>>()
 
   get size (): number {
     return this.#byId.size
@@ -49,14 +51,15 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
 
   /** Live connections of `subject`. */
   countSubject (subject: string): number {
-    return this.#bySubject.get(subject)?.size ?? 0
+    const entry = this.#bySubject.get(subject)
+    return entry === undefined ? 0 : entry instanceof Set ? entry.size : 1
   }
 
   /** The longest-registered live connection of `subject`. */
   oldestOf (subject: string): C | undefined {
-    const set = this.#bySubject.get(subject)
+    const entry = this.#bySubject.get(subject)
     // Sets iterate in insertion order.
-    return set === undefined ? undefined : set.values().next().value
+    return entry instanceof Set ? entry.values().next().value : entry
   }
 
   /** Connections matching every field of `selector`. */
@@ -66,9 +69,9 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
       const one = this.#byId.get(selector.connectionId)
       candidates = one === undefined ? [] : [one]
     } else if (selector.sessionId !== undefined) {
-      candidates = this.#bySession.get(selector.sessionId) ?? []
+      candidates = entries(this.#bySession.get(selector.sessionId))
     } else if (selector.subject !== undefined) {
-      candidates = this.#bySubject.get(selector.subject) ?? []
+      candidates = entries(this.#bySubject.get(selector.subject))
     } else {
       return []
     }
@@ -82,15 +85,23 @@ export class ConnectionRegistry<C extends RegisteredConnection> {
   }
 }
 
-function index<C> (map: Map<string, Set<C>>, key: string, value: C): void {
-  const set = map.get(key)
-  if (set === undefined) map.set(key, new Set([value]))
-  else set.add(value)
+function entries<C> (entry: C | Set<C> | undefined): Iterable<C> {
+  return entry === undefined ? [] : entry instanceof Set ? entry : [entry]
 }
 
-function unindex<C> (map: Map<string, Set<C>>, key: string, value: C): void {
-  const set = map.get(key)
-  if (set === undefined) return
-  set.delete(value)
-  if (set.size === 0) map.delete(key)
+function index<C> (map: Map<string, C | Set<C>>, key: string, value: C): void {
+  const entry = map.get(key)
+  if (entry === undefined) map.set(key, value)
+  else if (entry instanceof Set) entry.add(value)
+  else map.set(key, new Set([entry, value]))
+}
+
+function unindex<C> (map: Map<string, C | Set<C>>, key: string, value: C): void {
+  const entry = map.get(key)
+  if (entry === value) {
+    map.delete(key)
+  } else if (entry instanceof Set) {
+    entry.delete(value)
+    if (entry.size === 1) map.set(key, entry.values().next().value as C)
+  }
 }
