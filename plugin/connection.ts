@@ -54,7 +54,6 @@ const OPEN = 0
 const CLOSING = 1
 const CLOSED = 2
 
-
 /**
  * A live, authenticated WebSocket connection: its identity, its credential's deadline,
  * and the renewal protocol. Available to the route handler as `request.wsAuth`.
