@@ -1,61 +1,72 @@
 import {
-  BEARER_SUBPROTOCOL_PREFIX, FrameType, SUBPROTOCOL, closePolicy, isServerFrame,
-  type AuthErrorFrame, type AuthenticatedFrame, type ClosePolicy, type RenewRequiredFrame, type RenewedFrame
+  FrameType, MAX_TOKEN_LENGTH, SUBPROTOCOL, closePolicy,
+  type AuthErrorFrame, type AuthenticatedFrame, type ClosePolicy, type RenewFrame, type RenewRequiredFrame, type RenewedFrame, type ServerFrame
 } from '../protocol/index.ts'
 import { backoffDelay, type BackoffOptions } from './backoff.ts'
+import { Timer, systemClock, type Clock } from './clock.ts'
 import { Emitter } from './emitter.ts'
+import { onWake } from './environment.ts'
+import { RenewalError, SendError, TokenError } from './errors.ts'
+import { INVALID_FRAME, readFrame } from './frames.ts'
+import { Renewal, renewalLead, type RenewalOptions } from './renewal.ts'
+import { OPEN, fitsSubprotocol, subprotocols, type MessageData, type SendData, type WebSocketConstructor, type WebSocketLike } from './socket.ts'
 
-/** The part of the WebSocket API the client uses: the browser's and `ws`'s both fit. */
-export interface WebSocketLike {
-  readonly readyState: number
-  readonly protocol: string
-  binaryType: string
-  send (data: string | ArrayBufferLike | ArrayBufferView): void
-  close (code?: number, reason?: string): void
-  onopen: ((event: unknown) => void) | null
-  onmessage: ((event: { data: unknown }) => void) | null
-  onclose: ((event: { code: number, reason: string }) => void) | null
-  onerror: ((event: unknown) => void) | null
-}
-
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
-
+/** How the credential reaches the server (SPEC.md section 2). */
 export type Transport = 'subprotocol' | 'cookie' | 'auth-frame'
 
+/**
+ * - `idle`: created, `connect()` not called yet;
+ * - `connecting`: the first connection is being opened (token request included);
+ * - `authenticating`: the socket is open, `authenticated` has not arrived yet;
+ * - `open`: authenticated; messages flow;
+ * - `reconnecting`: waiting to reconnect, or opening a later connection;
+ * - `closed`: for good, after `close()` or a close the client must not retry.
+ */
 export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'open' | 'reconnecting' | 'closed'
 
-export interface Timers {
-  now (): number
-  setTimeout (callback: () => void, ms: number): unknown
-  clearTimeout (handle: unknown): void
+export interface ReconnectOptions extends BackoffOptions {
+  /** Reconnection attempts in a row before the client gives up (state `closed`). @default Infinity */
+  maxAttempts?: number
+  /** A connection that stayed authenticated this long starts the next backoff from scratch, in ms. @default 5000 */
+  resetAfter?: number
 }
 
 export interface WsAuthClientOptions {
-  /** `ws://` or `wss://` URL of the authenticated route. Never put a token in it. */
+  /** `ws:` or `wss:` URL of the authenticated route. Never put a token in it (SPEC.md section 11). */
   url: string
-  /** How the credential travels (SPEC.md section 2). @default 'subprotocol' */
+  /** How the credential travels. @default 'subprotocol' */
   transport?: Transport
-  /** Returns a valid access token (subprotocol and auth-frame transports). Called once per connect and per renewal. */
+  /**
+   * Resolves to a fresh access token (a compact JWT). Required unless `transport` is
+   * `'cookie'`. Called before a connection when no token known to be valid is at hand,
+   * and once per renewal.
+   */
   getToken?: () => Promise<string>
   /**
-   * Cookie transport: asks the application to renew server-side (for example `POST /auth/refresh`), after which
-   * the server sends `renewed`. The page never sees the token.
+   * Cookie transport only: makes the application renew server-side (for example
+   * `POST /auth/refresh` with `{"mode":"cookie"}`); the server then sends `renewed`.
+   * Without it, the client only reports `renew_required` and `renewed`, and renewal is
+   * left to the application.
    */
   refresh?: () => Promise<void>
-  /** The WebSocket class: the global one in browsers; pass `ws`'s `WebSocket` in Node. */
+  /** The WebSocket class. @default globalThis.WebSocket (in Node, pass `ws`'s `WebSocket`) */
   WebSocket?: WebSocketConstructor
-  /** Reconnection backoff, and how many attempts in a row before giving up. */
-  reconnect?: BackoffOptions & { maxAttempts?: number }
-  /** Messages `send` may hold while not connected; more throws. @default 100 */
+  /** Reconnection backoff (full jitter) and its limits. */
+  reconnect?: ReconnectOptions
+  /** When the client renews on its own, and how a refused renewal is retried. */
+  renewal?: RenewalOptions
+  /**
+   * Messages `send` holds while the client is not open; they go out in order right after
+   * the next `authenticated`. One more throws {@link SendError}; 0 refuses at once. @default 100
+   */
   queueLimit?: number
-  /** How long a renewal may take before it counts as failed, ms. @default 10000 */
-  renewTimeout?: number
-  /** Random source of the backoff jitter (tests). */
+  /** Source of the backoff jitter, in `[0, 1)`. @default Math.random */
   random?: () => number
-  /** Timer functions (tests). */
-  timers?: Timers
+  /** Time source of the client's timers. @default the system clock */
+  clock?: Clock
 }
 
+/** Who the server says the open connection is. */
 export interface Identity {
   connectionId: string
   subject: string
@@ -65,310 +76,434 @@ export interface Identity {
 export interface CloseInfo {
   code: number
   reason: string
-  /** What the close code asks for (SPEC.md section 7). */
+  /** What the close code asks a client to do (SPEC.md section 7). */
   policy: ClosePolicy
-  /** Whether the client will reconnect by itself. */
+  /** Whether the client reconnects by itself. */
   willRetry: boolean
+  /** When it does, in how many ms. */
+  retryIn?: number
+  /** The `auth_error` that announced the close, if one did: its `code` says why. */
+  authError?: AuthErrorFrame
 }
 
 export interface ClientEvents {
   state: [state: ConnectionState]
+  /** The socket opened; `authenticated` has not arrived yet. */
   open: []
   authenticated: [frame: AuthenticatedFrame]
   renew_required: [frame: RenewRequiredFrame]
   renewed: [frame: RenewedFrame]
   auth_error: [frame: AuthErrorFrame]
   close: [info: CloseInfo]
-  /** An application message: a string, or binary data as the WebSocket delivered it. */
-  message: [data: unknown]
+  /** An application message; protocol frames never arrive here. */
+  message: [data: MessageData]
+  /**
+   * A failure that is not a close: `getToken()` failed ({@link TokenError}; the client
+   * retries with backoff), or a renewal failed for good ({@link RenewalError}).
+   */
+  error: [error: Error]
 }
 
-/** Thrown by `send` when the message can be neither sent nor queued. */
-export class SendError extends Error {
-  override name = 'SendError'
+interface Expiry {
+  /** Local time at which the server closes unless renewed: receipt time + `expiresIn`. */
+  deadline: number
+  /** Local time of the client's own renewal. */
+  renewAt: number
+  /** The credential's lifetime when it was issued to the connection, for the renewal lead. */
+  lifetime: number
 }
-
-const defaultTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => { clearTimeout(handle as ReturnType<typeof setTimeout>) }
-}
-
-const OPEN = 1
-const RENEWAL_RETRIES = 3
 
 /**
- * The reference client of the wsauth.v1 protocol: connects with a token, renews it in-band
- * before the deadline (on `renew_required` and on its own timer), reconnects with backoff
- * after network loss, and stops for good on fatal close codes.
+ * The reference client of the `wsauth.v1` protocol. It connects with a token, renews it
+ * on the open connection before the deadline (on `renew_required`, and on its own timer
+ * from the server-relative `expiresIn`), reconnects with backoff after network loss as
+ * each close code's policy says, and stops for good on fatal codes.
  */
 export class WsAuthClient extends Emitter<ClientEvents> {
-  readonly #options: WsAuthClientOptions
-  readonly #timers: Timers
+  readonly #url: string
   readonly #transport: Transport
+  readonly #getToken: (() => Promise<string>) | undefined
+  readonly #refresh: (() => Promise<void>) | undefined
   readonly #WebSocket: WebSocketConstructor
-  #socket: WebSocketLike | undefined
+  readonly #reconnect: ReconnectOptions
+  readonly #renewalOptions: RenewalOptions
+  readonly #queueLimit: number
+  readonly #random: () => number
+  readonly #clock: Clock
+  readonly #renewal: Renewal
+  readonly #renewTimer: Timer
+  readonly #reconnectTimer: Timer
+
   #state: ConnectionState = 'idle'
+  #socket: WebSocketLike | undefined
   #identity: Identity | undefined
-  /** Local time at which the server closes unless renewed (receipt time + expiresIn). */
-  #deadline: number | undefined
+  #expiry: Expiry | undefined
+  /** The last token the server accepted, and until when (local time) it is reused for reconnecting. */
   #token: string | undefined
-  #tokenDeadline = 0
-  #needsFreshToken = false
+  #tokenReusableUntil = 0
+  /** The token the connection being opened presents. */
+  #connectToken: string | undefined
+  /** Tokens sent in `renew` frames, by `id`, until their reply. */
+  readonly #renewTokens = new Map<string, string>()
+  /** Set by a renewal refused with `retry: false`: no automatic renewal until the next credential. */
+  #renewalRefused = false
+  #closingError: AuthErrorFrame | undefined
   #attempts = 0
-  #queue: unknown[] = []
-  #renewal: Promise<void> | undefined
-  #renewalWaiter: { id: string | undefined, resolve: () => void, reject: (error: Error) => void } | undefined
-  #renewalTimer: unknown
-  #reconnectTimer: unknown
-  #requestIds = 0
-  #stopped = false
-  #detach: (() => void) | undefined
+  #authenticatedAt = 0
+  #queue: SendData[] = []
+  #unwatch: (() => void) | undefined
 
   constructor (options: WsAuthClientOptions) {
     super()
-    this.#options = options
-    this.#timers = options.timers ?? defaultTimers
+    this.#url = checkUrl(options.url)
     this.#transport = options.transport ?? 'subprotocol'
+    if (!['subprotocol', 'cookie', 'auth-frame'].includes(this.#transport)) {
+      throw new TypeError(`options.transport must be 'subprotocol', 'cookie' or 'auth-frame', got ${String(this.#transport)}`)
+    }
+    if (this.#transport !== 'cookie' && typeof options.getToken !== 'function') {
+      throw new TypeError(`options.getToken is required with transport '${this.#transport}': an async function that returns an access token`)
+    }
+    this.#getToken = options.getToken
+    this.#refresh = this.#transport === 'cookie' ? options.refresh : undefined
     const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-    if (WebSocketClass === undefined) throw new TypeError('no WebSocket implementation: pass options.WebSocket (in Node, ws\'s WebSocket)')
+    if (typeof WebSocketClass !== 'function') {
+      throw new TypeError('no WebSocket implementation: pass options.WebSocket (in Node, the WebSocket class of the ws package)')
+    }
     this.#WebSocket = WebSocketClass
-    if (this.#transport !== 'cookie' && options.getToken === undefined) throw new TypeError(`transport "${this.#transport}" needs getToken()`)
+    this.#reconnect = options.reconnect ?? {}
+    this.#renewalOptions = options.renewal ?? {}
+    this.#queueLimit = options.queueLimit ?? 100
+    if (!Number.isInteger(this.#queueLimit) || this.#queueLimit < 0) throw new TypeError(`options.queueLimit must be a non-negative integer, got ${String(options.queueLimit)}`)
+    this.#random = options.random ?? Math.random
+    this.#clock = options.clock ?? systemClock
+    this.#renewTimer = new Timer(this.#clock)
+    this.#reconnectTimer = new Timer(this.#clock)
+    this.#renewal = new Renewal({
+      clock: this.#clock,
+      random: this.#random,
+      options: this.#renewalOptions,
+      ids: this.#transport !== 'cookie',
+      send: (id) => this.#sendRenewal(id),
+      onFailure: (error) => {
+        // The connection is going away: its close event tells the rest.
+        if (error.code === 'not_open') return
+        if (!error.retry) this.#renewalRefused = true
+        this.emit('error', error)
+      }
+    })
   }
 
   get state (): ConnectionState {
     return this.#state
   }
 
-  /** Who the server says this connection is, once authenticated. */
+  /** Who the server says this connection is; `undefined` unless `state` is `open`. */
   get identity (): Identity | undefined {
     return this.#identity
   }
 
-  /** Local time (ms, this clock) at which the credential expires on the server; undefined before `authenticated`. */
+  /**
+   * When the server closes the connection unless it renews, in ms since the epoch on
+   * this machine's clock (receipt time + `expiresIn`, so a skewed clock does not matter):
+   * `expiresAt - Date.now()` is a correct countdown. `undefined` unless `state` is `open`.
+   */
   get expiresAt (): number | undefined {
-    return this.#deadline
+    return this.#expiry?.deadline
   }
 
-  /** Opens the connection (and keeps it open until `close()` or a fatal close). */
+  /** Milliseconds left until {@link expiresAt}, now. */
+  get expiresIn (): number | undefined {
+    return this.#expiry === undefined ? undefined : Math.max(0, this.#expiry.deadline - this.#clock.now())
+  }
+
+  /** When the client's own renewal timer fires, on this machine's clock (unless `renew_required` comes first). */
+  get renewsAt (): number | undefined {
+    return this.#expiry?.renewAt
+  }
+
+  /** Messages waiting for the next `authenticated`. */
+  get queued (): number {
+    return this.#queue.length
+  }
+
+  /** Opens the connection and keeps it open until `close()` or a close it must not retry. Once only. */
   connect (): void {
+    if (this.#state === 'closed') throw new Error('this client is closed; create a new one')
     if (this.#state !== 'idle') return
-    this.#watchEnvironment()
-    this.#open().catch(() => {})
+    this.#unwatch = onWake(() => { this.#onWake() })
+    this.#attempt().catch(() => {})
   }
 
   /**
-   * Sends an application message. While not connected it is queued (at most
-   * `queueLimit`, then {@link SendError}) and sent in order once authenticated again;
-   * after `close()` or a fatal close it throws.
+   * Sends an application message. While the client is not open, the message is queued (up
+   * to `queueLimit`, else {@link SendError}) and sent after the next `authenticated`, in
+   * order. After `close()` or a fatal close it throws {@link SendError}.
    */
-  send (data: string | ArrayBufferLike | ArrayBufferView): void {
-    if (this.#stopped) throw new SendError('the client is closed')
-    if (this.#state === 'open' && this.#socket?.readyState === OPEN) {
-      this.#socket.send(data)
+  send (data: SendData): void {
+    if (this.#state === 'closed') throw new SendError('the client is closed')
+    const socket = this.#socket
+    if (this.#state === 'open' && socket?.readyState === OPEN) {
+      socket.send(data)
       return
     }
-    if (this.#queue.length >= (this.#options.queueLimit ?? 100)) throw new SendError('not connected and the send queue is full')
+    if (this.#queue.length >= this.#queueLimit) {
+      throw new SendError(this.#queueLimit === 0
+        ? `not connected (state ${this.#state}) and queueLimit is 0`
+        : `not connected (state ${this.#state}) and the send queue is full (queueLimit ${this.#queueLimit})`)
+    }
     this.#queue.push(data)
   }
 
-  /** Renews now (single flight: concurrent calls share one token request and one `renew`). */
+  /**
+   * Renews now. Concurrent calls, and the client's own triggers, share one flight: one
+   * `getToken()` call and one `renew`. Resolves on `renewed`; rejects with {@link RenewalError}.
+   */
   renewNow (): Promise<void> {
-    this.#renewal ??= this.#renew().finally(() => { this.#renewal = undefined })
-    return this.#renewal
+    if (this.#state !== 'open') return Promise.reject(new RenewalError('not_open', `cannot renew in state ${this.#state}`, false))
+    if (this.#transport === 'cookie' && this.#refresh === undefined) {
+      return Promise.reject(new RenewalError('unsupported', 'cookie transport without a refresh option: the application renews', false))
+    }
+    return this.#renewal.run()
   }
 
-  /** Closes for good: no reconnection. */
+  /** Closes for good: no reconnection; queued messages are dropped. Emits `close` unless already closed. */
   close (code = 1000, reason = 'client_closed'): void {
-    this.#stopped = true
-    this.#clearTimers()
-    this.#detach?.()
+    // The only codes browsers let a page send; checked first so that a bad one throws before anything changes.
+    if (code !== 1000 && !(code >= 3000 && code <= 4999 && Number.isInteger(code))) throw new RangeError(`close code must be 1000 or 3000-4999, got ${code}`)
+    if (this.#state === 'closed') return
     const socket = this.#socket
     this.#socket = undefined
     if (socket !== undefined && socket.readyState <= OPEN) socket.close(code, reason)
-    this.#rejectRenewal(new Error('closed'))
-    this.#setState('closed')
+    this.#finish({ code, reason, policy: 'stop', willRetry: false })
   }
 
-  async #open (): Promise<void> {
-    this.#setState(this.#attempts === 0 ? 'connecting' : 'reconnecting')
+  async #attempt (): Promise<void> {
+    this.#setState(this.#state === 'idle' ? 'connecting' : 'reconnecting')
     let token: string | undefined
     if (this.#transport !== 'cookie') {
       try {
-        token = await this.#currentToken()
-      } catch {
-        this.#scheduleReconnect({ code: 4401, reason: 'get_token_failed', policy: 'reconnect', willRetry: true })
+        token = await this.#tokenToConnect()
+      } catch (error) {
+        if (this.#state === 'closed') return
+        this.emit('error', error as Error)
+        // No close frame, as for any connection that could not be opened.
+        this.#afterClose(1006, 'token_unavailable', false)
         return
       }
+      if (this.#state === 'closed') return
     }
-    if (this.#stopped) return
-    const protocols = this.#transport === 'subprotocol' ? [SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${token as string}`] : [SUBPROTOCOL]
-    const socket = new this.#WebSocket(this.#options.url, protocols)
+    this.#connectToken = token
+    let socket: WebSocketLike
+    try {
+      socket = new this.#WebSocket(this.#url, subprotocols(this.#transport === 'subprotocol' ? token : undefined))
+    } catch (error) {
+      this.emit('error', error as Error)
+      this.#afterClose(1006, 'websocket_failed', false)
+      return
+    }
     this.#socket = socket
     socket.binaryType = 'arraybuffer'
-    socket.onopen = () => {
-      this.#setState('authenticating')
-      this.emit('open')
-      if (this.#transport === 'auth-frame') socket.send(JSON.stringify({ type: FrameType.Auth, token }))
-    }
-    socket.onmessage = (event) => { this.#onMessage(event.data) }
+    // Every handler first checks that its socket is still the current one: a socket the
+    // client has given up on must not move the state machine.
+    socket.onopen = () => { if (socket === this.#socket) this.#onOpen(socket) }
+    socket.onmessage = (event: { data: unknown }) => { if (socket === this.#socket) this.#onMessage(event.data) }
+    // A close event always follows an error one, with the code that matters.
     socket.onerror = () => {}
-    socket.onclose = (event) => { if (this.#socket === socket) this.#onClose(event.code, event.reason) }
+    socket.onclose = (event: { code: number, reason: string }) => {
+      if (socket !== this.#socket) return
+      this.#socket = undefined
+      this.#afterClose(event.code, event.reason, this.#state === 'open')
+    }
   }
 
-  /** The cached token while the server would still accept it, else a new one. */
-  async #currentToken (): Promise<string> {
-    if (this.#token !== undefined && !this.#needsFreshToken && this.#timers.now() < this.#tokenDeadline) return this.#token
-    const token = await (this.#options.getToken as () => Promise<string>)()
-    this.#token = token
-    this.#needsFreshToken = false
-    // Unknown until the server says: trust it for one connection attempt.
-    this.#tokenDeadline = Number.POSITIVE_INFINITY
+  /** The last accepted token while it is safely valid; else a new one from `getToken()`. */
+  async #tokenToConnect (): Promise<string> {
+    if (this.#token !== undefined && this.#clock.now() < this.#tokenReusableUntil) return this.#token
+    const token = await this.#fetchToken()
+    if (this.#transport === 'subprotocol' && !fitsSubprotocol(token)) {
+      throw new TokenError('getToken() returned a token with characters a subprotocol cannot carry (expected a compact JWT)')
+    }
     return token
   }
 
-  #onMessage (data: unknown): void {
-    if (typeof data === 'string' && data.includes('"type"')) {
-      let frame: unknown
-      try { frame = JSON.parse(data) } catch {}
-      if (isServerFrame(frame)) {
-        this.#onFrame(frame)
-        return
-      }
-    }
-    this.emit('message', data)
-  }
-
-  #onFrame (frame: AuthenticatedFrame | RenewRequiredFrame | RenewedFrame | AuthErrorFrame): void {
-    switch (frame.type) {
-      case FrameType.Authenticated: {
-        this.#identity = { connectionId: frame.connectionId, subject: frame.subject, ...(frame.sessionId === undefined ? {} : { sessionId: frame.sessionId }) }
-        this.#setDeadline(frame.expiresIn)
-        this.#attempts = 0
-        this.#setState('open')
-        this.emit('authenticated', frame)
-        for (const data of this.#queue.splice(0)) this.#socket?.send(data as string)
-        break
-      }
-      case FrameType.RenewRequired:
-        this.#setDeadline(frame.expiresIn)
-        this.emit('renew_required', frame)
-        this.renewNow().catch(() => {})
-        break
-      case FrameType.Renewed:
-        this.#setDeadline(frame.expiresIn)
-        this.emit('renewed', frame)
-        if (this.#renewalWaiter !== undefined && (this.#renewalWaiter.id === undefined || this.#renewalWaiter.id === frame.id)) this.#renewalWaiter.resolve()
-        break
-      case FrameType.AuthError:
-        this.emit('auth_error', frame)
-        if (frame.closing) this.#needsFreshToken ||= frame.retry
-        else if (this.#renewalWaiter !== undefined && (frame.id === undefined || frame.id === this.#renewalWaiter.id)) {
-          this.#renewalWaiter.reject(Object.assign(new Error(frame.message), { code: frame.code, retry: frame.retry }))
-        }
-        break
-    }
-  }
-
-  /** Records the deadline from a server-relative duration, and arms the fallback renewal timer. */
-  #setDeadline (expiresIn: number): void {
-    const now = this.#timers.now()
-    this.#deadline = now + expiresIn
-    this.#tokenDeadline = this.#deadline
-    if (this.#renewalTimer !== undefined) this.#timers.clearTimeout(this.#renewalTimer)
-    // A fallback in case `renew_required` is lost or the server sends it late: renew when
-    // 10 % of the lifetime (at least 5 s) is left, but never before half of it has passed,
-    // so that short-lived tokens are not renewed in a tight loop.
-    const margin = Math.max(5000, expiresIn * 0.1)
-    this.#renewalTimer = this.#timers.setTimeout(() => {
-      this.#renewalTimer = undefined
-      this.renewNow().catch(() => {})
-    }, Math.max(expiresIn / 2, expiresIn - margin))
-  }
-
-  async #renew (): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#renewOnce()
-        return
-      } catch (error) {
-        const retry = (error as { retry?: boolean }).retry !== false
-        if (!retry || attempt + 1 >= RENEWAL_RETRIES || this.#stopped || this.#state !== 'open') throw error
-        await new Promise((resolve) => this.#timers.setTimeout(() => { resolve(undefined) }, backoffDelay(attempt, { baseDelay: 250, maxDelay: 2000 }, this.#options.random)))
-      }
-    }
-  }
-
-  async #renewOnce (): Promise<void> {
-    if (this.#state !== 'open') throw new Error('not connected')
-    const id = this.#transport === 'cookie' ? undefined : `r${++this.#requestIds}`
-    const settled = new Promise<void>((resolve, reject) => {
-      const timer = this.#timers.setTimeout(() => { reject(new Error('renewal timed out')) }, this.#options.renewTimeout ?? 10_000)
-      this.#renewalWaiter = {
-        id,
-        resolve: () => { this.#timers.clearTimeout(timer); this.#renewalWaiter = undefined; resolve() },
-        reject: (error) => { this.#timers.clearTimeout(timer); this.#renewalWaiter = undefined; reject(error) }
-      }
-    })
-    settled.catch(() => {})
+  async #fetchToken (): Promise<string> {
+    let token: unknown
     try {
-      if (this.#transport === 'cookie') {
-        await this.#options.refresh?.()
-      } else {
-        this.#needsFreshToken = true
-        const token = await this.#currentToken()
-        if (this.#socket?.readyState !== OPEN) throw new Error('not connected')
-        this.#socket.send(JSON.stringify({ type: FrameType.Renew, token, id }))
-      }
+      token = await (this.#getToken as () => Promise<string>)()
     } catch (error) {
-      this.#rejectRenewal(error as Error)
+      throw new TokenError(`getToken() failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
     }
-    await settled
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new TokenError(`getToken() must resolve to a token of 1 to ${MAX_TOKEN_LENGTH} characters`)
+    }
+    return token
   }
 
-  #rejectRenewal (error: Error): void {
-    this.#renewalWaiter?.reject(error)
-  }
-
-  #onClose (code: number, reason: string): void {
-    this.#socket = undefined
-    this.#clearTimers()
-    this.#rejectRenewal(new Error('connection closed'))
-    if (this.#stopped) return
-    const policy = closePolicy(code)
-    // Refused before `authenticated` (a browser sees 1006 for an HTTP refusal): the token
-    // may be the problem, so the next attempt asks for a new one.
-    if (policy === 'reauthenticate' || this.#state !== 'open') this.#needsFreshToken = true
-    const maxAttempts = this.#options.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY
-    const willRetry = policy !== 'stop' && this.#attempts < maxAttempts
-    const info: CloseInfo = { code, reason, policy, willRetry }
-    if (!willRetry) {
-      this.#stopped = true
-      this.#detach?.()
-      this.emit('close', info)
-      this.#setState('closed')
+  #onOpen (socket: WebSocketLike): void {
+    if (socket.protocol !== SUBPROTOCOL) {
+      // Not a wsauth.v1 server (SPEC.md section 11): retrying cannot help. Browsers let a
+      // client close only with 1000 or 3000-4999, so the socket closes without a code and
+      // the application is told 1002 (protocol error).
+      this.#socket = undefined
+      socket.close()
+      this.#finish({ code: 1002, reason: 'subprotocol_not_selected', policy: 'stop', willRetry: false })
       return
     }
-    this.#scheduleReconnect(info)
+    if (this.#transport === 'auth-frame') socket.send(JSON.stringify({ type: FrameType.Auth, token: this.#connectToken as string }))
+    this.#setState('authenticating')
+    this.emit('open')
   }
 
-  #scheduleReconnect (info: CloseInfo): void {
-    this.emit('close', info)
-    this.#setState('reconnecting')
-    // The first reconnection after a reauthenticate close is immediate (a new token fixes it).
-    const delay = info.policy === 'reauthenticate' && this.#attempts === 0 ? 0 : backoffDelay(this.#attempts, this.#options.reconnect, this.#options.random)
+  #onMessage (data: unknown): void {
+    const frame = readFrame(data)
+    if (frame === undefined) this.emit('message', data as MessageData)
+    else if (frame !== INVALID_FRAME) this.#onFrame(frame)
+  }
+
+  #onFrame (frame: ServerFrame): void {
+    switch (frame.type) {
+      case FrameType.Authenticated:
+        this.#onAuthenticated(frame)
+        break
+      case FrameType.RenewRequired:
+        if (this.#expiry !== undefined) this.#setExpiry(frame.expiresIn, this.#expiry.lifetime)
+        this.emit('renew_required', frame)
+        this.#renewByItself()
+        break
+      case FrameType.Renewed: {
+        const token = frame.id === undefined ? undefined : this.#renewTokens.get(frame.id)
+        if (frame.id !== undefined) this.#renewTokens.delete(frame.id)
+        this.#renewalRefused = false
+        this.#setExpiry(frame.expiresIn, frame.expiresIn)
+        // A `renewed` without our id is a server-side renewal with a token this client
+        // never saw; the one it holds keeps its old validity for reconnecting.
+        if (token !== undefined) this.#keepToken(token)
+        this.#renewal.settle(frame)
+        this.emit('renewed', frame)
+        break
+      }
+      case FrameType.AuthError:
+        if (frame.closing) {
+          this.#closingError = frame
+        } else {
+          if (frame.id !== undefined) this.#renewTokens.delete(frame.id)
+          this.#renewal.settle(frame)
+        }
+        this.emit('auth_error', frame)
+        break
+    }
+  }
+
+  #onAuthenticated (frame: AuthenticatedFrame): void {
+    if (this.#state !== 'authenticating') return
+    this.#identity = { connectionId: frame.connectionId, subject: frame.subject, ...(frame.sessionId === undefined ? {} : { sessionId: frame.sessionId }) }
+    this.#authenticatedAt = this.#clock.now()
+    this.#renewalRefused = false
+    this.#setExpiry(frame.expiresIn, frame.expiresIn)
+    if (this.#connectToken !== undefined) this.#keepToken(this.#connectToken)
+    // Queued messages go first, so that whatever listeners send on `authenticated` follows them.
+    const socket = this.#socket as WebSocketLike
+    for (const data of this.#queue.splice(0)) socket.send(data)
+    this.#setState('open')
+    this.emit('authenticated', frame)
+  }
+
+  /** Records the deadline from the server-relative `expiresIn`, and arms the fallback renewal. */
+  #setExpiry (expiresIn: number, lifetime: number): void {
+    const now = this.#clock.now()
+    const deadline = now + expiresIn
+    const renewAt = deadline - renewalLead(lifetime, this.#renewalOptions)
+    this.#expiry = { deadline, renewAt, lifetime }
+    this.#renewTimer.start(renewAt - now, () => { this.#renewByItself() })
+  }
+
+  /** The server accepted `token`: reconnections reuse it until the client would renew it anyway. */
+  #keepToken (token: string): void {
+    this.#token = token
+    this.#tokenReusableUntil = this.#expiry?.renewAt ?? 0
+  }
+
+  /** An automatic renewal (`renew_required`, the fallback timer, the page waking up). */
+  #renewByItself (): void {
+    if (this.#state !== 'open' || this.#renewalRefused) return
+    if (this.#transport === 'cookie' && this.#refresh === undefined) return
+    // Failures reach the `error` event through the renewal's onFailure.
+    this.#renewal.run().catch(() => {})
+  }
+
+  async #sendRenewal (id: string | undefined): Promise<void> {
+    if (this.#transport === 'cookie') {
+      try {
+        await (this.#refresh as () => Promise<void>)()
+      } catch (error) {
+        throw new RenewalError('token_unavailable', `refresh() failed: ${error instanceof Error ? error.message : String(error)}`, true, { cause: error })
+      }
+      return
+    }
+    const token = await this.#fetchToken()
+    const socket = this.#socket
+    if (this.#state !== 'open' || socket?.readyState !== OPEN) throw new RenewalError('not_open', 'the connection closed while the token was obtained', false)
+    this.#renewTokens.set(id as string, token)
+    // Tries that timed out never get a reply: keep only the latest few.
+    if (this.#renewTokens.size > 8) this.#renewTokens.delete(this.#renewTokens.keys().next().value as string)
+    const frame: RenewFrame = { type: FrameType.Renew, token, id }
+    socket.send(JSON.stringify(frame))
+  }
+
+  /** Applies the close's policy (SPEC.md section 7): reconnect after a delay, or stop. */
+  #afterClose (code: number, reason: string, wasOpen: boolean): void {
+    const authError = this.#closingError
+    this.#closingError = undefined
+    this.#endConnection()
+    const policy = closePolicy(code)
+    if (policy === 'reauthenticate') this.#tokenReusableUntil = 0
+    if (wasOpen && this.#clock.now() - this.#authenticatedAt >= (this.#reconnect.resetAfter ?? 5000)) this.#attempts = 0
+    const base = { code, reason, policy, ...(authError === undefined ? {} : { authError }) }
+    if (policy === 'stop' || this.#attempts >= (this.#reconnect.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+      this.#finish({ ...base, willRetry: false })
+      return
+    }
+    // A fresh token fixes a `reauthenticate` close: the first retry goes at once.
+    const delay = policy === 'reauthenticate' && this.#attempts === 0 ? 0 : backoffDelay(this.#attempts, this.#reconnect, this.#random)
     this.#attempts++
-    this.#reconnectTimer = this.#timers.setTimeout(() => {
-      this.#reconnectTimer = undefined
-      if (!this.#stopped) this.#open().catch(() => {})
-    }, delay)
+    this.#reconnectTimer.start(delay, () => { this.#attempt().catch(() => {}) })
+    this.#setState('reconnecting')
+    // A `state` listener may have closed the client: its own `close` event was the last word.
+    if (this.#state === 'reconnecting') this.emit('close', { ...base, willRetry: true, retryIn: delay })
   }
 
-  #clearTimers (): void {
-    if (this.#renewalTimer !== undefined) this.#timers.clearTimeout(this.#renewalTimer)
-    if (this.#reconnectTimer !== undefined) this.#timers.clearTimeout(this.#reconnectTimer)
-    this.#renewalTimer = undefined
-    this.#reconnectTimer = undefined
+  /** Forgets the connection that ended: its identity, deadline and renewal. */
+  #endConnection (): void {
+    this.#identity = undefined
+    this.#expiry = undefined
+    this.#renewTimer.cancel()
+    this.#renewTokens.clear()
+    this.#renewal.abort(new RenewalError('closed', 'the connection closed before the renewal completed', true))
+  }
+
+  /** Stops for good. */
+  #finish (info: CloseInfo): void {
+    this.#endConnection()
+    this.#reconnectTimer.cancel()
+    this.#unwatch?.()
+    this.#unwatch = undefined
+    this.#queue = []
+    this.#setState('closed')
+    this.emit('close', info)
+  }
+
+  /**
+   * The page was possibly asleep (tab hidden, laptop closed, network gone): timers may
+   * have fired late or not at all. Reconnect now if waiting to; renew now if the renewal
+   * time has passed.
+   */
+  #onWake (): void {
+    if (this.#reconnectTimer.pending) {
+      this.#reconnectTimer.cancel()
+      this.#attempt().catch(() => {})
+    } else if (this.#expiry !== undefined && this.#clock.now() >= this.#expiry.renewAt) {
+      this.#renewByItself()
+    }
   }
 
   #setState (state: ConnectionState): void {
@@ -376,29 +511,15 @@ export class WsAuthClient extends Emitter<ClientEvents> {
     this.#state = state
     this.emit('state', state)
   }
+}
 
-  /**
-   * Browsers suspend timers in hidden tabs and while offline: when the page comes back,
-   * renew at once if the deadline is near or past, and reconnect at once if waiting.
-   */
-  #watchEnvironment (): void {
-    const target = globalThis as unknown as { addEventListener?: (type: string, listener: () => void) => void, removeEventListener?: (type: string, listener: () => void) => void, document?: { visibilityState?: string, addEventListener?: (type: string, listener: () => void) => void, removeEventListener?: (type: string, listener: () => void) => void } }
-    if (typeof target.addEventListener !== 'function' || target.document === undefined) return
-    const wake = (): void => {
-      if (target.document?.visibilityState === 'hidden' || this.#stopped) return
-      if (this.#state === 'reconnecting' && this.#reconnectTimer !== undefined) {
-        this.#timers.clearTimeout(this.#reconnectTimer)
-        this.#reconnectTimer = undefined
-        this.#open().catch(() => {})
-      } else if (this.#state === 'open' && this.#deadline !== undefined && this.#deadline - this.#timers.now() < 10_000) {
-        this.renewNow().catch(() => {})
-      }
-    }
-    target.addEventListener('online', wake)
-    target.document.addEventListener?.('visibilitychange', wake)
-    this.#detach = () => {
-      target.removeEventListener?.('online', wake)
-      target.document?.removeEventListener?.('visibilitychange', wake)
-    }
+function checkUrl (url: unknown): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url as string)
+  } catch {
+    throw new TypeError(`options.url must be an absolute ws: or wss: URL, got ${String(url)}`)
   }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) throw new TypeError(`options.url must be a ws: or wss: URL, got ${parsed.protocol}`)
+  return url as string
 }
