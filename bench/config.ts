@@ -18,6 +18,13 @@ export interface Mode {
   memory: { connections: number, rounds: number }
   expiry: { connections: number, spreadMs: number }
   http: { visitMs: number, rounds: number, connections: number }
+  /**
+   * Plugin instances sharing one redis-server (revocation-cluster, feed-fanout-redis):
+   * connections held on each instance meanwhile, sessions revoked per visit (`batch` per
+   * call in the batch variants), feed subscribers per instance, publications in flight
+   * (capacity) and the paced publication rate as a share of the in-process capacity (latency).
+   */
+  cluster: { instances: number, heldPerInstance: number, revocationsPerVisit: number, batch: number, subscribersPerInstance: number, window: number, pacedFraction: number, payloadBytes: number }
   /** A round during which other processes used more than this many cores is repeated… */
   maxOtherLoadCores: number
   /** …at most this many times per scenario. */
@@ -39,6 +46,7 @@ const MODES: Record<ModeName, Mode> = {
     memory: { connections: 50, rounds: 1 },
     expiry: { connections: 50, spreadMs: 300 },
     http: { visitMs: 300, rounds: 1, connections: 4 },
+    cluster: { instances: 2, heldPerInstance: 10, revocationsPerVisit: 6, batch: 3, subscribersPerInstance: 5, window: 2, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
     maxRepeats: 0,
     deadlineMs: 120_000
@@ -58,6 +66,7 @@ const MODES: Record<ModeName, Mode> = {
     memory: { connections: 5000, rounds: 1 },
     expiry: { connections: 10_000, spreadMs: 3000 },
     http: { visitMs: 1500, rounds: 1, connections: 10 },
+    cluster: { instances: 3, heldPerInstance: 100, revocationsPerVisit: 60, batch: 10, subscribersPerInstance: 100, window: 8, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
     maxRepeats: 2,
     deadlineMs: 420_000
@@ -75,6 +84,7 @@ const MODES: Record<ModeName, Mode> = {
     memory: { connections: 10_000, rounds: 3 },
     expiry: { connections: 19_000, spreadMs: 5000 },
     http: { visitMs: 5000, rounds: 3, connections: 10 },
+    cluster: { instances: 3, heldPerInstance: 200, revocationsPerVisit: 100, batch: 10, subscribersPerInstance: 200, window: 8, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
     maxRepeats: 5,
     deadlineMs: 3_600_000

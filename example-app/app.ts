@@ -9,7 +9,10 @@ import type { AppConfig } from './config.ts'
 import { hasScope, registerFeed } from './feed.ts'
 import { registerMetrics } from './metrics.ts'
 import { registerPage } from './page.ts'
-import { SessionStore } from './sessions.ts'
+import { redisStores } from '../redis/index.ts'
+import { connectRedis, reportRedisError } from './redis.ts'
+import { RedisSessions } from './redis-sessions.ts'
+import { MemorySessions, type Sessions } from './sessions.ts'
 import { UserStore, type User } from './users.ts'
 
 export const ISSUER = 'fastify-ws-auth-example'
@@ -66,7 +69,19 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     ...options.fastify
   } as FastifyServerOptions)
   const users = options.users ?? await UserStore.create()
-  const sessions = new SessionStore(SESSION_TTL_MS)
+  // With REDIS_URL, everything several instances must agree on lives in Redis: revocations,
+  // per-subject connection counts, sessions and the feed. Without it, nothing leaves the process.
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(app, config.redisUrl)
+  const sessions: Sessions = redis === undefined ? new MemorySessions(SESSION_TTL_MS) : new RedisSessions(redis, SESSION_TTL_MS)
+  if (redis !== undefined) {
+    // Sessions are in Redis: while it is down, /auth/* answers 503 rather than a bare 500.
+    app.setErrorHandler((error, _request, reply) => {
+      if (redis.status !== 'ready' && (error as { statusCode?: number }).statusCode === undefined) {
+        return reply.code(503).header('retry-after', '5').send({ error: 'service_unavailable', message: 'The session store cannot be reached; try again shortly.' })
+      }
+      return reply.send(error)
+    })
+  }
   const cookieMode = config.allowedOrigins.length > 0
   const secure = config.tls !== undefined
 
@@ -83,13 +98,24 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
   await app.register(fastifyRateLimit, { global: false })
 
   await app.register(fastifyWsAuth, {
-    verify: { algorithms: ['HS256'], key: config.jwtSecret, issuer: ISSUER, audience: AUDIENCE },
+    verify: config.oidc === undefined
+      ? { algorithms: ['HS256'], key: config.jwtSecret, issuer: ISSUER, audience: AUDIENCE }
+      // An external issuer: its keys from the JWKS its discovery document names.
+      : { algorithms: config.oidc.algorithms, jwks: {}, issuer: config.oidc.issuer, audience: config.oidc.audience, ...(config.oidc.profile === 'rfc9068' ? { profile: 'rfc9068' } : {}) },
     ...(cookieMode ? { allowedOrigins: config.allowedOrigins, cookie: { name: ACCESS_COOKIE } } : {}),
     renewBefore: config.renewBefore * 1000,
     // Checked at the handshake and at every renewal: a logged-out session is refused even
     // with a token that has not expired yet.
-    authorize: (claims) => sessions.isActive(claims.sid, claims.sub) && hasScope(claims, 'feed:read')
+    // An external issuer's tokens belong to its sessions, not the app's: only the scope is checked.
+    authorize: async (claims) => hasScope(claims, 'feed:read') && (config.oidc !== undefined || await sessions.isActive(claims.sid, claims.sub)),
+    ...(redis === undefined ? {} : redisStores({ redis, onError: (error) => { reportRedisError(app, error) } }))
   })
+  if (config.oidc !== undefined) {
+    // Tokens come from the issuer: the app's own login would only mint tokens /feed refuses.
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url.startsWith('/auth/')) return await reply.code(404).send({ error: 'external_issuer', message: `Obtain an access token from ${config.oidc?.issuer ?? ''}.` })
+    })
+  }
   if (!cookieMode) app.log.warn('ALLOWED_ORIGINS is empty (PORT=0?): cookie mode is off, only the subprotocol transport works')
 
   const cookieOptions = (path: string, maxAgeSeconds: number) =>
@@ -104,8 +130,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     return { ...body, token: accessToken }
   }
 
-  const setRefresh = (reply: FastifyReply, refreshToken: string, sessionId: string): void => {
-    const expiresAt = sessions.expiresAt(sessionId) ?? Date.now()
+  const setRefresh = async (reply: FastifyReply, refreshToken: string, sessionId: string): Promise<void> => {
+    const expiresAt = await sessions.expiresAt(sessionId) ?? Date.now()
     reply.setCookie(REFRESH_COOKIE, refreshToken, cookieOptions('/auth', Math.max(0, Math.floor((expiresAt - Date.now()) / 1000))))
   }
   const clearCookies = (reply: FastifyReply): void => {
@@ -121,8 +147,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
 
   /** Ends a session everywhere: no more refresh, its tokens revoked, its live sockets closed (4441). */
   async function endSession (sessionId: string): Promise<number> {
-    const expiresAt = sessions.expiresAt(sessionId) ?? Date.now() + SESSION_TTL_MS
-    sessions.delete(sessionId)
+    const expiresAt = await sessions.expiresAt(sessionId) ?? Date.now() + SESSION_TTL_MS
+    await sessions.delete(sessionId)
     return await app.wsAuth.revoke({ sessionId, expiresAt: Math.max(expiresAt, Date.now() + config.accessTokenTtl * 1000) })
   }
 
@@ -130,7 +156,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
   async function bearer (request: FastifyRequest, reply: FastifyReply): Promise<{ sub: string, sid: string } | undefined> {
     try {
       const claims = await request.jwtVerify<{ sub: string, sid: string }>()
-      if (sessions.isActive(claims.sid, claims.sub)) return claims
+      if (await sessions.isActive(claims.sid, claims.sub)) return claims
       unauthorized(reply, 'session_ended', 'The session has ended; log in again.')
     } catch {
       // fast-jwt's error carries the decoded token: only a generic answer goes out.
@@ -150,8 +176,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
       request.log.info({ event: 'login_failed' }, 'login refused')
       return unauthorized(reply, 'invalid_credentials', 'Unknown user or wrong password.')
     }
-    const { sessionId, refreshToken } = sessions.create(user.username)
-    setRefresh(reply, refreshToken, sessionId)
+    const { sessionId, refreshToken } = await sessions.create(user.username)
+    await setRefresh(reply, refreshToken, sessionId)
     request.log.info({ event: 'login', subject: user.username, sessionId, mode }, 'logged in')
     const { token: _token, ...body } = issue(reply, user, sessionId, mode)
     return body
@@ -169,14 +195,14 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     if (mode === 'cookie' && !cookieMode) return refuseCookieMode(reply)
     const presented = request.cookies[REFRESH_COOKIE]
     if (presented === undefined || presented === '') return unauthorized(reply, 'invalid_refresh', 'No refresh token: log in.')
-    const result = sessions.rotate(presented)
+    const result = await sessions.rotate(presented)
     if (result.outcome === 'unknown') {
       clearCookies(reply)
       return unauthorized(reply, 'invalid_refresh', 'The refresh token is unknown or expired: log in.')
     }
     if (result.outcome === 'reused') {
       // A retired refresh token came back: it leaked. End the whole family.
-      sessions.delete(result.sessionId)
+      await sessions.delete(result.sessionId)
       const closed = await app.wsAuth.revoke({ sessionId: result.sessionId, expiresAt: Date.now() + SESSION_TTL_MS })
       request.log.warn({ event: 'refresh_reused', subject: result.subject, sessionId: result.sessionId, closed }, 'refresh token reuse: session revoked')
       clearCookies(reply)
@@ -184,7 +210,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     }
     const user = users.get(result.subject)
     if (user === undefined) return unauthorized(reply, 'session_ended', 'The session has ended; log in again.')
-    setRefresh(reply, result.refreshToken, result.sessionId)
+    await setRefresh(reply, result.refreshToken, result.sessionId)
     const { token, ...body } = issue(reply, user, result.sessionId, mode)
     if (mode === 'cookie') {
       const outcomes = await app.wsAuth.renew({ sessionId: result.sessionId }, token)
@@ -213,7 +239,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
   }, async (request, reply) => {
     let session: { sessionId: string, subject: string } | undefined
     const presented = request.cookies[REFRESH_COOKIE]
-    if (presented !== undefined && presented !== '') session = sessions.sessionOf(presented)
+    if (presented !== undefined && presented !== '') session = await sessions.sessionOf(presented)
     if (session === undefined) {
       if (request.headers.authorization === undefined && presented !== undefined) {
         clearCookies(reply)
@@ -229,11 +255,12 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     return reply.code(204).send()
   })
 
-  registerFeed(app, config.tickInterval)
+  registerFeed(app, config.tickInterval, redis)
   registerMetrics(app)
   await registerPage(app, { cookieMode })
 
-  app.get('/health', async () => ({ status: 'ok', connections: app.wsAuth.size, sessions: sessions.size }))
+  // `pid` tells the instances apart behind one port (npm run start:cluster).
+  app.get('/health', async () => ({ status: 'ok', pid: process.pid, connections: app.wsAuth.size, sessions: await sessions.size(), redis: redis?.status }))
 
   return app
 }

@@ -22,6 +22,16 @@ export interface AppConfig {
   tls: { key: Buffer, cert: Buffer } | undefined
   /** Fastify `trustProxy`: the proxies whose X-Forwarded-* headers are believed. */
   trustProxy: string[] | undefined
+  /**
+   * Redis shared by several instances (revocations, connection limits, sessions, the feed).
+   * Unset: everything stays in this process.
+   */
+  redisUrl: string | undefined
+  /**
+   * An external OpenID Connect issuer whose access tokens `/feed` accepts, with keys from its
+   * JWKS, instead of the app's own login (`OIDC_ISSUER`, `OIDC_AUDIENCE`, `OIDC_ALGORITHMS`).
+   */
+  oidc: { issuer: string, audience: string, algorithms: Array<'RS256' | 'PS256' | 'ES256' | 'EdDSA'>, profile: 'rfc9068' | 'jwt' } | undefined
 }
 
 export class ConfigError extends Error {
@@ -89,7 +99,37 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
 
-  return { host, port, jwtSecret, generatedSecret, accessTokenTtl, renewBefore, allowedOrigins, logLevel, tickInterval, tls, trustProxy }
+  const redisUrl = env.REDIS_URL === undefined || env.REDIS_URL === '' ? undefined : env.REDIS_URL
+  if (redisUrl !== undefined) {
+    if (!/^rediss?:\/\/|^\//.test(redisUrl)) throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL, or a Unix socket path')
+    // Instances verify each other's tokens: a key generated per process would not do.
+    if (generatedSecret) throw new ConfigError('REDIS_URL runs several instances: set JWT_SECRET, the same on each of them')
+  }
+
+  return { host, port, jwtSecret, generatedSecret, accessTokenTtl, renewBefore, allowedOrigins, logLevel, tickInterval, tls, trustProxy, redisUrl, oidc: oidcConfig(env) }
+}
+
+const OIDC_ALGORITHMS = new Set(['RS256', 'PS256', 'ES256', 'EdDSA'])
+
+function oidcConfig (env: NodeJS.ProcessEnv): AppConfig['oidc'] {
+  const issuer = env.OIDC_ISSUER ?? ''
+  const audience = env.OIDC_AUDIENCE ?? ''
+  if (issuer === '' && audience === '') return undefined
+  if (issuer === '' || audience === '') throw new ConfigError('OIDC_ISSUER and OIDC_AUDIENCE must be set together')
+  // The JWKS is found through discovery at the issuer: fetched over TLS, except on this machine.
+  const url = URL.canParse(issuer) ? new URL(issuer) : undefined
+  if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)))) {
+    throw new ConfigError(`OIDC_ISSUER must be the issuer's https:// URL (http:// only on a loopback address), got ${JSON.stringify(issuer)}`)
+  }
+  // PS256 is off by default: an RSA key published without `alg` would fit both it and RS256, and is then unusable.
+  const algorithms = (env.OIDC_ALGORITHMS ?? 'RS256,ES256,EdDSA').split(',').map((alg) => alg.trim()).filter((alg) => alg !== '')
+  if (algorithms.length === 0 || !algorithms.every((alg) => OIDC_ALGORITHMS.has(alg))) {
+    throw new ConfigError(`OIDC_ALGORITHMS must list some of ${[...OIDC_ALGORITHMS].join(', ')}, got ${JSON.stringify(env.OIDC_ALGORITHMS)}`)
+  }
+  // Some issuers (Keycloak, Entra ID) type their access tokens `JWT`, not RFC 9068's `at+jwt`.
+  const profile = env.OIDC_PROFILE === undefined || env.OIDC_PROFILE === '' ? 'rfc9068' : env.OIDC_PROFILE
+  if (profile !== 'rfc9068' && profile !== 'jwt') throw new ConfigError(`OIDC_PROFILE must be rfc9068 or jwt, got ${JSON.stringify(profile)}`)
+  return { issuer, audience, algorithms: algorithms as NonNullable<AppConfig['oidc']>['algorithms'], profile }
 }
 
 /** The app's own page, under the names a browser may use for a loopback address. */

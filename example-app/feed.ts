@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { WebSocket } from 'ws'
 import type { WsAuthClaims } from '../plugin/index.ts'
 
@@ -22,32 +24,95 @@ const send = (socket: WebSocket, message: unknown): void => {
   if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
 }
 
+/** One feed event, as every instance delivers it to its subscribers of `topic`. */
+interface Tick {
+  type: 'tick'
+  topic: string
+  seq: number
+  at: number
+  price: number
+  /** The instance that produced it. */
+  source: string
+}
+
+/**
+ * Claims (or keeps) the ticker for one instance: with several instances, exactly one
+ * produces the ticks and all of them deliver. The claim lapses after three missed
+ * intervals, so another instance takes over from one that stopped.
+ */
+const LEAD = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`
+const CHANNEL = 'example:feed'
+const LEADER_KEY = 'example:feed:leader'
+
+type LeadingRedis = Redis & { exampleLead: (key: string, instance: string, ttl: string) => Promise<number> }
+
 /**
  * `/feed`: an authenticated WebSocket route. Every `tickInterval` ms each topic publishes a
- * `{"type":"tick","topic","seq","at","price","subject"}` to its subscribers. A connection starts
+ * `{"type":"tick","topic","seq","at","price","source","subject"}` to its subscribers
+ * (`source`: the instance that produced it; `subject`: the receiving connection's). With
+ * `redis`, one instance produces the ticks and they fan out through Redis pub/sub to the
+ * subscribers of every instance. A connection starts
  * subscribed to `ticker`; `{"type":"subscribe"|"unsubscribe","topic"}` change that, with the
  * topic's scope checked on subscribe and again after every renewal (a renewal that drops a
  * scope ends that subscription with `{"type":"unsubscribed","reason":"scope_removed"}`).
  * Any other text message is echoed as `{"type":"echo","data"}`. The protocol's own frames
  * (`renew`, `renewed`, …) are handled by the plugin and never reach this handler.
  */
-export function registerFeed (app: FastifyInstance, tickInterval: number): void {
+export function registerFeed (app: FastifyInstance, tickInterval: number, redis?: Redis): void {
+  const instance = randomUUID()
   const subscribers = new Set<Subscriber>()
   const sequence = new Map<string, number>()
   const prices = new Map<string, number>(Object.keys(TOPICS).map((topic, i) => [topic, 100 + i * 50]))
 
-  const timer = setInterval(() => {
+  const deliver = (tick: Tick): void => {
+    for (const subscriber of subscribers) {
+      if (subscriber.topics.has(tick.topic)) send(subscriber.socket, { ...tick, subject: subscriber.subject })
+    }
+  }
+  const produce = (): Tick[] => {
     const at = Date.now()
-    for (const topic of Object.keys(TOPICS)) {
+    return Object.keys(TOPICS).map((topic) => {
       const seq = (sequence.get(topic) ?? 0) + 1
       sequence.set(topic, seq)
       const price = Math.round(((prices.get(topic) as number) + (Math.random() - 0.5)) * 100) / 100
       prices.set(topic, price)
-      for (const subscriber of subscribers) {
-        if (subscriber.topics.has(topic)) send(subscriber.socket, { type: 'tick', topic, seq, at, price, subject: subscriber.subject })
-      }
+      return { type: 'tick', topic, seq, at, price, source: instance }
+    })
+  }
+
+  let tick: () => void
+  if (redis === undefined) {
+    tick = () => { for (const event of produce()) deliver(event) }
+  } else {
+    const leading = redis as LeadingRedis
+    leading.defineCommand('exampleLead', { numberOfKeys: 1, lua: LEAD })
+    const listener = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true })
+    listener.on('error', () => {}) // the main client logs Redis problems
+    listener.on('message', (_channel: string, text: string) => {
+      try {
+        deliver(JSON.parse(text) as Tick)
+      } catch {}
+    })
+    listener.subscribe(CHANNEL).catch((error: Error) => { app.log.warn({ event: 'feed_subscribe_failed', err: { message: error.message } }, 'feed: cannot subscribe') })
+    app.addHook('onClose', async () => { listener.disconnect() })
+    tick = () => {
+      if (redis.status !== 'ready') return
+      leading.exampleLead(LEADER_KEY, instance, String(tickInterval * 3)).then(async (leader) => {
+        if (leader !== 1) return
+        const pipeline = redis.pipeline()
+        for (const event of produce()) pipeline.publish(CHANNEL, JSON.stringify(event))
+        await pipeline.exec()
+      }).catch(() => {})
     }
-  }, tickInterval)
+  }
+  const timer = setInterval(tick, tickInterval)
   app.addHook('onClose', async () => { clearInterval(timer) })
 
   app.get('/feed', { websocket: true, wsAuth: true }, (socket, request) => {

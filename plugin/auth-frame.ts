@@ -8,7 +8,7 @@ import { isErrorDefinition } from './credential.ts'
 import type { Authorize } from './options.ts'
 import { hook, kClosed, kMessage } from './socket-hooks.ts'
 import { closeSocket, closeWithError } from './socket-io.ts'
-import type { VerifiedCredential } from './verifier.ts'
+import type { Verification, VerifiedCredential } from './verifier.ts'
 
 export interface AuthFrameContext extends ConnectionContext {
   readonly authTimeoutMs: number
@@ -68,12 +68,20 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
       refuse(ERRORS.frame_invalid)
       return
     }
+    checking = true
     const result = context.verifier.verify(frame.token)
+    // A promise only while a key set fetches a key it does not hold; frames that arrive
+    // meanwhile are held like those behind an asynchronous authorize.
+    if (result instanceof Promise) result.then(verified, () => { refuse(ERRORS.internal_error) })
+    else verified(result)
+  }
+
+  const verified = (result: Verification): void => {
+    if (settled) return
     if (isErrorDefinition(result)) {
       refuse(result)
       return
     }
-    checking = true
     const sequence = context.revocations.sequence
     const verdict = admit(result, authorize, request, context)
     if (verdict instanceof Promise) {

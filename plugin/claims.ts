@@ -19,6 +19,8 @@ export interface ClaimRules {
   /** Accepted `aud` values; the claim is then required and must contain one of them. */
   readonly audiences: readonly string[] | undefined
   readonly clockToleranceMs: number
+  /** Scopes the token's `scope` (space-separated, RFC 9068 §2.2.3) must all grant; else `forbidden`. */
+  readonly requiredScopes?: readonly string[] | undefined
 }
 
 // Dates past this are not representable (ECMAScript's time value limit).
@@ -66,5 +68,14 @@ export function checkClaims (payload: unknown, rules: ClaimRules, now: number): 
   const deadline = exp * 1000 + rules.clockToleranceMs
   if (now >= deadline) return ERRORS.token_expired
   if (nbf !== undefined && now < nbf * 1000 - rules.clockToleranceMs) return ERRORS.token_not_yet_valid
+
+  // Last: a token that is valid but grants too little is an authorization refusal (RFC 6750
+  // insufficient_scope is a 403), not a bad credential.
+  if (rules.requiredScopes !== undefined) {
+    const { scope } = claims
+    if (scope !== undefined && typeof scope !== 'string') return ERRORS.token_claims_invalid
+    const granted = typeof scope === 'string' ? scope.split(' ') : []
+    if (!rules.requiredScopes.every((wanted) => granted.includes(wanted))) return ERRORS.forbidden
+  }
   return deadline
 }

@@ -14,12 +14,12 @@ import { logs } from './log.ts'
 import type { WsAuthMetrics } from './metrics.ts'
 import type { Authorize, WsAuthClaims } from './options.ts'
 import type { ConnectionRegistry } from './registry.ts'
-import { revocationMatches, type Revocation } from './revocation.ts'
+import { revocationMatches, type Revocation, type RevocationQuery } from './revocation.ts'
 import { queryOf } from './revocation-tracker.ts'
 import { hook, type SocketHooks, kAfterSend, kBeforeSend, kClosed, kMessage, kPong } from './socket-hooks.ts'
 import { authErrorFrame, closeSocket, closeWithError, sendFrame } from './socket-io.ts'
 import { TokenBucket, type RateLimit } from './token-bucket.ts'
-import type { TokenVerifier, VerifiedCredential } from './verifier.ts'
+import type { TokenVerifier, Verification, VerifiedCredential } from './verifier.ts'
 
 /** What every connection of one plugin instance shares. */
 export interface ConnectionContext extends AdmissionContext {
@@ -63,7 +63,7 @@ const CLOSED = 2
  */
 export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectionEvents> implements SocketHooks {
   /** Unique id of this connection, sent to the client in `authenticated`. */
-  readonly id: string = randomUUID()
+  readonly id: string
   /** Where the credential came from. */
   readonly source: CredentialSource
   readonly #socket: WebSocket
@@ -82,8 +82,9 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   #renewals: TokenBucket | undefined
 
   constructor (socket: WebSocket, request: FastifyRequest, credential: VerifiedCredential, source: CredentialSource,
-    authorize: Authorize | undefined, context: ConnectionContext) {
+    authorize: Authorize | undefined, context: ConnectionContext, id: string = randomUUID()) {
     super()
+    this.id = id
     this.#socket = socket
     this.#request = request
     this.#credential = credential
@@ -122,6 +123,11 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   /** Whether `revocation` covers this connection's current credential. */
   matches (revocation: Revocation): boolean {
     return revocationMatches(revocation, queryOf(this.#credential))
+  }
+
+  /** What a revocation store is asked about this connection's current credential. */
+  revocationQuery (): RevocationQuery {
+    return queryOf(this.#credential)
   }
 
   /** Closes the connection because its credential was revoked. */
@@ -307,11 +313,23 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   /** Verifies a renewal token and applies it, or calls `refuse` with why not. */
   #check (token: string, id: string | undefined, receivedAt: number, refuse: (error: ErrorDefinition) => void, renewed?: () => void): void {
     const result = this.#context.verifier.verify(token)
+    // A promise only while a key set fetches a key it does not hold (a renewal signed by a
+    // newer key); the deadline check in #completeRenewal still decides a race with expiry.
+    if (result instanceof Promise) {
+      result.then((verification) => { this.#checkVerified(verification, id, receivedAt, refuse, renewed) }, () => { refuse(ERRORS.internal_error) })
+    } else {
+      this.#checkVerified(result, id, receivedAt, refuse, renewed)
+    }
+  }
+
+  #checkVerified (result: Verification, id: string | undefined, receivedAt: number, refuse: (error: ErrorDefinition) => void, renewed?: () => void): void {
     if (isErrorDefinition(result)) {
       refuse(result)
       return
     }
-    if (result.subject !== this.subject || result.sessionId !== this.sessionId) {
+    // Identity is pinned: the subject and session, and the issuer that vouches for them
+    // (one `sub` names different people at two issuers).
+    if (result.subject !== this.subject || result.sessionId !== this.sessionId || result.claims.iss !== this.#credential.claims.iss) {
       refuse(ERRORS.subject_mismatch)
       return
     }

@@ -11,8 +11,9 @@ import { logs } from './log.ts'
 import type { ConnectionLimitPolicy, RefusalMode, ResolvedRouteOptions } from './options.ts'
 import { queryOf } from './revocation-tracker.ts'
 import type { OriginPolicy } from './origin.ts'
+import { takeSlot } from './slots.ts'
 import { closeWithError } from './socket-io.ts'
-import type { VerifiedCredential } from './verifier.ts'
+import type { Verification, VerifiedCredential } from './verifier.ts'
 
 /** Set on the raw request by the upgrade listener when the URL query carried a credential. */
 export const kQueryCredential = Symbol('fastify-ws-auth.queryCredential')
@@ -193,6 +194,15 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
     }
 
     const result = verifier.verify(token)
+    // A promise only while a key set fetches a key it does not hold (bounded by handshakeTimeout; never rejects).
+    if (result instanceof Promise) {
+      result.then((verification) => { verified(request, reply, done, verification, source) }, () => { refuse(request, reply, done, ERRORS.internal_error) })
+    } else {
+      verified(request, reply, done, result, source)
+    }
+  }
+
+  function verified (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, result: Verification, source: CredentialSource): void {
     if (isErrorDefinition(result)) {
       refuse(request, reply, done, result)
       return
@@ -216,7 +226,9 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
 /** The connection limit a new connection of `subject` would break, if any (with policy `refuse`). */
 function connectionLimit (subject: string, context: HandshakeContext): ErrorDefinition | undefined {
   if (context.registry.size >= context.maxConnections) return ERRORS.server_busy
-  if (context.connectionLimitPolicy === 'refuse' && context.registry.countSubject(subject) >= context.maxConnectionsPerSubject) {
+  // A shared counter decides the per-subject limit for the whole deployment, at admission.
+  if (context.connectionLimitPolicy === 'refuse' && context.connectionCounter === undefined &&
+      context.registry.countSubject(subject) >= context.maxConnectionsPerSubject) {
     return ERRORS.too_many_connections
   }
   return undefined
@@ -259,10 +271,11 @@ export function createAuthenticatedHandler (handler: WebsocketHandler, route: Re
       closeWithError(socket, refusal, context.closeTimeoutMs, context.clock)
       return undefined
     }
-    if (context.registry.countSubject(credential.subject) >= context.maxConnectionsPerSubject) {
+    const slot = takeSlot(request)
+    if (context.connectionCounter === undefined && context.registry.countSubject(credential.subject) >= context.maxConnectionsPerSubject) {
       context.registry.oldestOf(credential.subject)?.limit('connection_superseded')
     }
-    const connection = new AuthenticatedConnection(socket, request, credential, source, route.authorize, context)
+    const connection = new AuthenticatedConnection(socket, request, credential, source, route.authorize, context, slot?.connectionId)
     request.wsAuth = connection
     context.registry.add(connection)
     context.metrics.accepted({ connectionId: connection.id, subject: connection.subject })

@@ -17,12 +17,13 @@ import { CookieCredential, type CookieParser } from './credential.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
 import { Heartbeat } from './heartbeat.ts'
+import { JwksKeySource } from './jwks.ts'
 import { HookedWebSocket } from './socket-hooks.ts'
 import { WsAuthMetrics, type MetricsSnapshot } from './metrics.ts'
 import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
 import { redactQueryCredential } from './query-credential.ts'
 import { ConnectionRegistry, type ConnectionSelector } from './registry.ts'
-import { revocationProblem, type Revocation } from './revocation.ts'
+import { revocationProblem, type ClusterCommand, type Revocation } from './revocation.ts'
 import { RevocationTracker } from './revocation-tracker.ts'
 import { TokenVerifier, type SignatureVerifier } from './verifier.ts'
 
@@ -43,8 +44,9 @@ export interface WsAuthApi {
   connections (): IterableIterator<AuthenticatedConnection>
   /**
    * Closes every live connection matching all fields of `selector` (a subject, a session,
-   * a connection id) with an `auth_error` and the error code's close code.
-   * @returns how many connections were closed.
+   * a connection id) with an `auth_error` and the error code's close code. With a shared
+   * store, every other instance is told to do the same.
+   * @returns how many connections of this process were closed.
    */
   close (selector: ConnectionSelector, options?: CloseConnectionsOptions): number
   /**
@@ -60,8 +62,9 @@ export interface WsAuthApi {
    * initiative: each gets `renewed`, exactly as if it had sent `renew` itself. For cookie
    * mode, where the page never sees its token: an HTTP refresh endpoint sets the new
    * cookie and renews the session's live sockets. The same checks as a client renewal
-   * apply (subject and session pinning, revocation, authorize, no earlier deadline).
-   * @returns per connection id, `undefined` when renewed or the refusing error code.
+   * apply (subject and session pinning, revocation, authorize, no earlier deadline). With
+   * a shared store, every other instance is told to renew its matching connections too.
+   * @returns per connection id of this process, `undefined` when renewed or the refusing error code.
    */
   renew (selector: ConnectionSelector, token: string): Promise<Map<string, ErrorCode | 'closed' | undefined>>
   /** Counters, current connections and latency histograms of this instance. */
@@ -102,6 +105,7 @@ declare module 'fastify' {
 }
 
 const JWT_NAMESPACE = 'wsAuth'
+const RESYNC_BATCH = 256
 
 function selectsProtocol (protocols: Set<string>): string | false {
   if (protocols.has(SUBPROTOCOL)) return SUBPROTOCOL
@@ -139,6 +143,8 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
       }
       parseCookie = scope.parseCookie
     }
+    // With verify.jwks the keys come from the issuer's key set (jwks.ts), not @fastify/jwt.
+    if (config.key === undefined) return
     await scope.register(fastifyJwt, {
       // Verify-only: with no private key @fastify/jwt builds no signer (it refuses public keys for signing).
       secret: { public: config.key },
@@ -159,11 +165,14 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   // Remembered long enough to cover any handshake: its async checks, then the upgrade.
   const revocations = new RevocationTracker(config.revocationStore, clock, config.handshakeTimeoutMs + 60_000)
   const context: HandshakeContext = {
-    verifier: new TokenVerifier(verifySignature as SignatureVerifier, {
+    verifier: new TokenVerifier(config.jwks === undefined
+      ? verifySignature as SignatureVerifier
+      : new JwksKeySource({ ...config.jwks, algorithms: config.algorithms, timeoutMs: config.handshakeTimeoutMs }, clock), {
       issuers: config.issuers,
       audiences: config.audiences,
-      clockToleranceMs: config.clockToleranceMs
-    }, { maxTokenLength: config.maxTokenLength, algorithms: config.algorithms, types: config.allowedTypes }, clock),
+      clockToleranceMs: config.clockToleranceMs,
+      requiredScopes: config.requiredScopes
+    }, { maxTokenLength: config.maxTokenLength, algorithms: config.algorithms, types: config.allowedTypes, typeRequired: config.typeRequired }, clock),
     clock,
     registry,
     renewBeforeMs: config.renewBeforeMs,
@@ -183,7 +192,39 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     renewalLimit: config.renewalLimit,
     maxBufferedAmount: config.maxBufferedAmount,
     revocations,
-    handshakeTimeoutMs: config.handshakeTimeoutMs
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    connectionCounter: config.connectionCounter,
+    supersede (connectionId) {
+      if (registry.get(connectionId)?.limit('connection_superseded') === undefined) {
+        publish({ type: 'close', selector: { connectionId }, code: 'connection_superseded' }).catch(publishFailed)
+      }
+    }
+  }
+
+  const publishFailed = (err: unknown): void => {
+    // Only the message: a store's error object may carry the command (and a token) it failed to send.
+    fastify.log.warn({ event: 'ws_auth.publish_failed', err: { message: (err as Error | null)?.message } }, 'could not publish a command to other instances')
+  }
+  const publish = async (command: ClusterCommand): Promise<void> => {
+    try {
+      await config.revocationStore.publish?.(command)
+    } catch (err) {
+      publishFailed(err)
+    }
+  }
+  const closeLocal = (selector: ConnectionSelector, code: ErrorCode, message: string | undefined): number => {
+    let closed = 0
+    for (const connection of registry.select(selector)) {
+      if (connection.close(code, message)) closed++
+    }
+    return closed
+  }
+  const renewLocal = async (selector: ConnectionSelector, token: string): Promise<Map<string, ErrorCode | 'closed' | undefined>> => {
+    const results = new Map<string, ErrorCode | 'closed' | undefined>()
+    await Promise.all(registry.select(selector).map(async (connection) => {
+      results.set(connection.id, await connection.renew(token))
+    }))
+    return results
   }
 
   /** Closes this process's live connections covered by `revocation`. */
@@ -198,7 +239,32 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     }
     return closed
   }
-  const unsubscribe = config.revocationStore.subscribe?.((revocation) => { applyRevocation(revocation) })
+  /**
+   * After the store's channel was down: asks the store about every live connection, so a
+   * revocation published meanwhile still closes its sockets. Bounded concurrency keeps a
+   * large instance from flooding the store.
+   */
+  const resync = async (): Promise<void> => {
+    const live = [...registry.values()]
+    let revoked = 0
+    for (let i = 0; i < live.length; i += RESYNC_BATCH) {
+      const answers = await Promise.all(live.slice(i, i + RESYNC_BATCH).map(async (connection) =>
+        [connection, await revocations.check(connection.revocationQuery())] as const))
+      for (const [connection, answer] of answers) {
+        if (answer === ERRORS.revocation_unavailable) return
+        if (answer === ERRORS.credential_revoked && connection.revoke()) revoked++
+      }
+    }
+    fastify.log.info({ event: 'ws_auth.resynced', connections: live.length, revoked }, 'live connections re-checked against the revocation store')
+  }
+  const unsubscribe = config.revocationStore.subscribe?.({
+    revoked (revocation) { applyRevocation(revocation) },
+    command (command) {
+      if (command.type === 'close') closeLocal(command.selector, command.code, command.message)
+      else renewLocal(command.selector, command.token).catch(publishFailed)
+    },
+    resync () { resync().catch(publishFailed) }
+  })
   const heartbeat = config.heartbeatIntervalMs > 0 ? new Heartbeat(config.heartbeatIntervalMs, () => registry.values()) : undefined
 
   // Added before @fastify/websocket registers its own onRoute hook, so the handler
@@ -259,10 +325,9 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     get: (id) => registry.get(id),
     connections: () => registry.values(),
     close (selector, closeOptions = {}) {
-      let closed = 0
-      for (const connection of registry.select(selector)) {
-        if (connection.close(closeOptions.code ?? 'credential_revoked', closeOptions.message)) closed++
-      }
+      const code = closeOptions.code ?? 'credential_revoked'
+      const closed = closeLocal(selector, code, closeOptions.message)
+      publish({ type: 'close', selector: { ...selector }, code, message: closeOptions.message }).catch(publishFailed)
       return closed
     },
     async revoke (input) {
@@ -275,10 +340,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
       return closed
     },
     async renew (selector, token) {
-      const results = new Map<string, ErrorCode | 'closed' | undefined>()
-      await Promise.all(registry.select(selector).map(async (connection) => {
-        results.set(connection.id, await connection.renew(token))
-      }))
+      const [results] = await Promise.all([renewLocal(selector, token), publish({ type: 'renew', selector: { ...selector }, token })])
       return results
     },
     metrics: () => metrics.snapshot()
@@ -290,6 +352,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     fastify.server.removeListener('upgrade', onUpgrade)
     heartbeat?.stop()
     unsubscribe?.()
+    await config.connectionCounter?.close?.()
     await config.revocationStore.close?.()
   })
 }
@@ -302,10 +365,11 @@ export { AuthenticatedConnection, type AuthenticatedConnectionEvents } from './c
 export type { Clock } from './clock.ts'
 export type { CredentialSource } from './credential.ts'
 export type { ConnectionSelector } from './registry.ts'
-export { MemoryRevocationStore, type Revocation, type RevocationQuery, type RevocationStore } from './revocation.ts'
+export { MemoryRevocationStore, type ClusterCommand, type Revocation, type RevocationQuery, type RevocationStore, type StoreListener } from './revocation.ts'
+export type { ConnectionCounter, ConnectionSlot, SlotGrant } from './connection-counter.ts'
 export { CHANNELS, LATENCY_BUCKETS_MS, type HistogramSnapshot, type MetricsEvent, type MetricsSnapshot } from './metrics.ts'
 export type { RateLimit } from './token-bucket.ts'
 export type { StandardClaims } from './claims.ts'
-export type { Authorize, ConnectionLimitPolicy, RefusalMode, SigningAlgorithm, WsAuthClaims, WsAuthOptions, WsAuthRouteOptions, WsAuthVerifyOptions } from './options.ts'
+export type { Authorize, ConnectionLimitPolicy, RefusalMode, SigningAlgorithm, WsAuthClaims, WsAuthJwksOptions, WsAuthOptions, WsAuthRouteOptions, WsAuthVerifyOptions } from './options.ts'
 export { InvalidOptionError, InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 export * from '../protocol/index.ts'

@@ -4,6 +4,7 @@ import type { ServerOptions as WsServerOptions } from 'ws'
 import { MAX_TOKEN_LENGTH } from '../protocol/index.ts'
 import type { StandardClaims } from './claims.ts'
 import { MAX_TIMER_DELAY_MS, type Clock } from './clock.ts'
+import type { ConnectionCounter } from './connection-counter.ts'
 import { InvalidOptionError } from './errors.ts'
 import { OriginPolicy } from './origin.ts'
 import { MemoryRevocationStore, type RevocationStore } from './revocation.ts'
@@ -22,16 +23,58 @@ export type Authorize = (claims: WsAuthClaims, request: FastifyRequest) => boole
 
 export type SigningAlgorithm = Exclude<Algorithm, 'none'>
 
+/**
+ * Keys from an issuer's JSON Web Key Set, chosen by the token's `kid`. Each key is bound to
+ * one algorithm: its JWK's `alg`, or the only accepted algorithm its key type fits.
+ */
+export interface WsAuthJwksOptions {
+  /**
+   * The JWKS URL (`https:`, or `http:` on a loopback address).
+   * @default found by OpenID Connect discovery: `jwks_uri` of `<issuer>/.well-known/openid-configuration`
+   */
+  url?: string
+  /**
+   * How long a fetched key is used without asking the set again, in ms. A stale key keeps
+   * working for as long again while it is fetched again (an outage of the issuer), then
+   * tokens it signed are refused with `jwks_unavailable` until the set answers.
+   * @default 600000 (10 min)
+   */
+  cacheTtl?: number
+  /**
+   * Fewest ms between two fetches caused by a `kid` the cache does not hold (and between two
+   * refreshes of one stale key): tokens with invented `kid`s cannot make the server hammer
+   * the issuer. Meanwhile such tokens are refused with `token_signature_invalid` (or
+   * `jwks_unavailable` if the last fetch failed). @default 30000
+   */
+  refetchInterval?: number
+  /** Most keys kept. @default 32 */
+  maxKeys?: number
+}
+
 export interface WsAuthVerifyOptions {
-  /** Accepted signing algorithms. Required; `none` is never accepted. All must fit `key`. */
+  /** Accepted signing algorithms. Required; `none` is never accepted. All must fit `key` (or be public-key algorithms, with `jwks`). */
   algorithms: readonly SigningAlgorithm[]
   /**
    * The one verification key: an HMAC secret (at least as many bytes as the hash, e.g.
    * 32 for HS256) or a PEM public key. fast-jwt binds it to its algorithm family, so an
-   * HS256 token "signed" with an RSA/EC public key is refused.
+   * HS256 token "signed" with an RSA/EC public key is refused. Exactly one of `key` and
+   * `jwks` is required.
    */
-  key: string | Buffer
-  /** Accepted `iss` values. When set, `iss` is required and must equal one of them. */
+  key?: string | Buffer
+  /**
+   * Verify with the keys an issuer publishes (OpenID Connect, OAuth 2.0). Requires one
+   * `issuer` (its URL) and `audience`. Exactly one of `key` and `jwks` is required.
+   */
+  jwks?: WsAuthJwksOptions
+  /**
+   * `'rfc9068'`: the JWT access-token profile. The header `typ` must be `at+jwt` (a token
+   * without `typ`, such as an OpenID Connect ID token, is refused with `token_type_invalid`),
+   * and `issuer` and `audience` are required. @default undefined (any `allowedTypes`, `typ` optional)
+   */
+  profile?: 'rfc9068'
+  /** Scopes the token's `scope` claim must all grant; a token lacking one is refused with `forbidden`. */
+  requiredScopes?: readonly string[]
+  /** Accepted `iss` values. When set, `iss` is required and must equal one of them. With `jwks`: exactly one, the issuer's URL. */
   issuer?: string | readonly string[]
   /** Accepted audiences. When set, `aud` is required and must contain one of them. */
   audience?: string | readonly string[]
@@ -121,8 +164,17 @@ export interface WsAuthOptions {
   heartbeatInterval?: number
   /** Bytes that may wait in the send buffer of one connection; more closes it with 4413 `send_buffer_overflow`. @default 4194304 (4 MiB) */
   maxBufferedAmount?: number
-  /** Where revocations are kept and looked up. @default a new `MemoryRevocationStore` (this process only) */
+  /**
+   * Where revocations are kept and looked up. A shared store (`fastify-ws-auth/redis`)
+   * also carries revocations and `close`/`renew` commands to every instance.
+   * @default a new `MemoryRevocationStore` (this process only)
+   */
   revocationStore?: RevocationStore
+  /**
+   * Counts connections per subject across instances, so `maxConnectionsPerSubject` holds
+   * for the whole deployment (`fastify-ws-auth/redis`). @default undefined (this process's connections only)
+   */
+  connectionCounter?: ConnectionCounter
   /** How long a revocation given without `expiresAt` is kept, in ms: make it your longest credential lifetime. @default 86400000 (24 h) */
   revocationRetention?: number
   /** Options for the `ws` server (passed to @fastify/websocket). `maxPayload` defaults to 1 MiB here. */
@@ -143,9 +195,22 @@ const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set([
 ])
 const HMAC_MIN_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 }
 
+/** `jwks` with its defaults; the key source's other settings come from the plugin's. */
+export interface ResolvedJwks {
+  readonly issuer: string
+  readonly url: string | undefined
+  readonly cacheTtlMs: number
+  readonly refetchIntervalMs: number
+  readonly maxKeys: number
+}
+
 export interface ResolvedOptions {
   readonly algorithms: SigningAlgorithm[]
-  readonly key: string | Buffer
+  /** The static key; `undefined` when keys come from `jwks`. */
+  readonly key: string | Buffer | undefined
+  readonly jwks: ResolvedJwks | undefined
+  readonly typeRequired: boolean
+  readonly requiredScopes: readonly string[] | undefined
   readonly issuers: readonly string[] | undefined
   readonly audiences: readonly string[] | undefined
   readonly clockToleranceMs: number
@@ -173,6 +238,7 @@ export interface ResolvedOptions {
   readonly maxBufferedAmount: number
   readonly revocationStore: RevocationStore
   readonly revocationRetentionMs: number
+  readonly connectionCounter: ConnectionCounter | undefined
 }
 
 /** Normalises a `typ` header value for comparison (RFC 7515 §4.1.9: `application/` may be omitted). */
@@ -216,8 +282,40 @@ function isPem (key: string | Buffer): boolean {
   return key.toString('utf8', 0, 64).includes('-----BEGIN')
 }
 
-function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedOptions, 'algorithms' | 'key' | 'issuers' | 'audiences' | 'clockToleranceMs' | 'maxTokenLength' | 'allowedTypes'> {
-  if (verify === undefined || typeof verify !== 'object') fail('verify', 'is required: { algorithms, key }')
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/** Keys are fetched over TLS: a JWKS over plain HTTP could be swapped by anyone on the path. */
+function keySetUrl (option: string, value: unknown): string {
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined
+  } catch {}
+  if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) ||
+      url.username !== '' || url.password !== '' || url.hash !== '') {
+    fail(option, `must be an https: URL (http: only on a loopback address), got ${JSON.stringify(value)}`)
+  }
+  return value as string
+}
+
+function resolveJwks (jwks: WsAuthJwksOptions, issuers: readonly string[] | undefined): ResolvedJwks {
+  if (jwks === null || typeof jwks !== 'object') fail('verify.jwks', 'must be an object: { url?, cacheTtl?, refetchInterval?, maxKeys? }')
+  if (issuers?.length !== 1) fail('verify.issuer', 'is required with verify.jwks: the one issuer URL its tokens carry as `iss`')
+  const issuer = issuers[0] as string
+  const url = jwks.url === undefined ? undefined : keySetUrl('verify.jwks.url', jwks.url)
+  // Discovery starts at the issuer, so then the issuer must be a URL fit to fetch from.
+  if (url === undefined) keySetUrl('verify.issuer', issuer)
+  const cacheTtlMs = nonNegativeInteger('verify.jwks.cacheTtl', jwks.cacheTtl, 600_000, 86_400_000) || fail('verify.jwks.cacheTtl', 'must be positive')
+  return {
+    issuer,
+    url,
+    cacheTtlMs,
+    refetchIntervalMs: nonNegativeInteger('verify.jwks.refetchInterval', jwks.refetchInterval, 30_000, 86_400_000) || fail('verify.jwks.refetchInterval', 'must be positive'),
+    maxKeys: nonNegativeInteger('verify.jwks.maxKeys', jwks.maxKeys, 32, 1000) || fail('verify.jwks.maxKeys', 'must be positive')
+  }
+}
+
+function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedOptions, 'algorithms' | 'key' | 'jwks' | 'typeRequired' | 'requiredScopes' | 'issuers' | 'audiences' | 'clockToleranceMs' | 'maxTokenLength' | 'allowedTypes'> {
+  if (verify === undefined || typeof verify !== 'object') fail('verify', 'is required: { algorithms, key } or { algorithms, jwks, issuer, audience }')
   const { algorithms, key } = verify
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
     fail('verify.algorithms', 'must list the accepted signing algorithms, e.g. ["HS256"]')
@@ -227,37 +325,61 @@ function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedO
     if (!SUPPORTED_ALGORITHMS.has(alg)) fail('verify.algorithms', `contains unsupported algorithm "${String(alg)}"`)
   }
   if (new Set(algorithms).size !== algorithms.length) fail('verify.algorithms', 'lists an algorithm twice')
-  if (!(typeof key === 'string' || Buffer.isBuffer(key)) || key.length === 0) {
-    fail('verify.key', 'must be a non-empty string or Buffer (an HMAC secret or a PEM public key)')
-  }
   const hmac = algorithms.filter((alg) => alg.startsWith('HS'))
-  if (hmac.length > 0 && hmac.length !== algorithms.length) {
-    fail('verify.algorithms', 'mixes HMAC and public-key algorithms: one key serves one algorithm family')
-  }
-  if (hmac.length > 0) {
-    if (isPem(key)) fail('verify.key', 'is a PEM key but the algorithms are HMAC: a public key must never be used as an HMAC secret')
-    const bytes = Buffer.byteLength(key)
-    for (const alg of hmac) {
-      const min = HMAC_MIN_KEY_BYTES[alg] as number
-      if (bytes < min) fail('verify.key', `is ${bytes} bytes; ${alg} needs at least ${min} (RFC 7518 §3.2)`)
+  const issuers = stringList('verify.issuer', verify.issuer)
+  const audiences = stringList('verify.audience', verify.audience)
+  let jwks: ResolvedJwks | undefined
+  if (verify.jwks !== undefined) {
+    if (key !== undefined) fail('verify.key', 'and verify.jwks are exclusive: give one static key or an issuer\'s key set')
+    if (hmac.length > 0) fail('verify.algorithms', 'must be public-key algorithms with verify.jwks: a key set holds public keys, never an HMAC secret')
+    if (audiences === undefined) fail('verify.audience', 'is required with verify.jwks: an issuer signs tokens for many audiences')
+    jwks = resolveJwks(verify.jwks, issuers)
+  } else {
+    if (!(typeof key === 'string' || Buffer.isBuffer(key)) || key.length === 0) {
+      fail('verify.key', 'must be a non-empty string or Buffer (an HMAC secret or a PEM public key), unless verify.jwks is given')
     }
-  } else if (!isPem(key)) {
-    fail('verify.key', 'must be a PEM public key for public-key algorithms')
+    if (hmac.length > 0 && hmac.length !== algorithms.length) {
+      fail('verify.algorithms', 'mixes HMAC and public-key algorithms: one key serves one algorithm family')
+    }
+    if (hmac.length > 0) {
+      if (isPem(key)) fail('verify.key', 'is a PEM key but the algorithms are HMAC: a public key must never be used as an HMAC secret')
+      const bytes = Buffer.byteLength(key)
+      for (const alg of hmac) {
+        const min = HMAC_MIN_KEY_BYTES[alg] as number
+        if (bytes < min) fail('verify.key', `is ${bytes} bytes; ${alg} needs at least ${min} (RFC 7518 §3.2)`)
+      }
+    } else if (!isPem(key)) {
+      fail('verify.key', 'must be a PEM public key for public-key algorithms')
+    }
   }
   const clockTolerance = verify.clockTolerance ?? 0
   if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) {
     fail('verify.clockTolerance', `must be a number of seconds from 0 to 300, got ${String(clockTolerance)}`)
   }
-  const allowedTypes = verify.allowedTypes ?? ['JWT', 'at+jwt']
+  const profile = verify.profile
+  if (profile !== undefined && profile !== 'rfc9068') fail('verify.profile', 'must be "rfc9068" or undefined')
+  if (profile === 'rfc9068') {
+    if (verify.allowedTypes !== undefined) fail('verify.allowedTypes', 'cannot be set with profile "rfc9068", which accepts only typ at+jwt')
+    if (issuers === undefined || audiences === undefined) fail(issuers === undefined ? 'verify.issuer' : 'verify.audience', 'is required by profile "rfc9068" (RFC 9068 §4)')
+  }
+  const allowedTypes = profile === 'rfc9068' ? ['at+jwt'] : verify.allowedTypes ?? ['JWT', 'at+jwt']
   if (!Array.isArray(allowedTypes) || allowedTypes.length === 0 || !allowedTypes.every((v) => typeof v === 'string' && v.length > 0)) {
     fail('verify.allowedTypes', 'must be a non-empty array of typ values such as ["JWT", "at+jwt"]')
   }
+  const requiredScopes = verify.requiredScopes
+  if (requiredScopes !== undefined && (!Array.isArray(requiredScopes) || requiredScopes.length === 0 ||
+      !requiredScopes.every((scope) => typeof scope === 'string' && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)))) {
+    fail('verify.requiredScopes', 'must be a non-empty array of scope tokens (RFC 6749 §3.3: no spaces, quotes or backslashes)')
+  }
   return {
     allowedTypes: new Set(allowedTypes.map(normaliseType)),
+    typeRequired: profile === 'rfc9068',
+    requiredScopes: requiredScopes === undefined ? undefined : Object.freeze([...requiredScopes]),
     algorithms: [...algorithms],
     key,
-    issuers: stringList('verify.issuer', verify.issuer),
-    audiences: stringList('verify.audience', verify.audience),
+    jwks,
+    issuers,
+    audiences,
     clockToleranceMs: Math.round(clockTolerance * 1000),
     maxTokenLength: nonNegativeInteger('verify.maxTokenLength', verify.maxTokenLength, 8192, MAX_TOKEN_LENGTH) || fail('verify.maxTokenLength', 'must be positive')
   }
@@ -315,6 +437,11 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
   if (typeof revocationStore !== 'object' || revocationStore === null || typeof revocationStore.revoke !== 'function' || typeof revocationStore.isRevoked !== 'function') {
     fail('revocationStore', 'must implement revoke() and isRevoked()')
   }
+  const connectionCounter = options.connectionCounter
+  if (connectionCounter !== undefined && (typeof connectionCounter !== 'object' || connectionCounter === null ||
+      typeof connectionCounter.acquire !== 'function' || typeof connectionCounter.release !== 'function')) {
+    fail('connectionCounter', 'must implement acquire() and release()')
+  }
 
   return {
     ...verify,
@@ -339,7 +466,8 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
     heartbeatIntervalMs: nonNegativeInteger('heartbeatInterval', options.heartbeatInterval, 30_000, MAX_TIMER_DELAY_MS),
     maxBufferedAmount: nonNegativeInteger('maxBufferedAmount', options.maxBufferedAmount, 4 * 1024 * 1024) || fail('maxBufferedAmount', 'must be positive'),
     revocationStore,
-    revocationRetentionMs: nonNegativeInteger('revocationRetention', options.revocationRetention, 86_400_000) || fail('revocationRetention', 'must be positive')
+    revocationRetentionMs: nonNegativeInteger('revocationRetention', options.revocationRetention, 86_400_000) || fail('revocationRetention', 'must be positive'),
+    connectionCounter
   }
 }
 

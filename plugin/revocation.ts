@@ -1,4 +1,6 @@
+import type { ErrorCode } from '../protocol/index.ts'
 import type { Clock } from './clock.ts'
+import type { ConnectionSelector } from './registry.ts'
 
 /**
  * A revocation: every credential it matches is refused at the handshake and at renewal,
@@ -23,10 +25,33 @@ export interface RevocationQuery {
 }
 
 /**
+ * A command one instance publishes to every other instance through a shared store: close
+ * or renew the matching live connections there too. `selector` matches like
+ * `fastify.wsAuth.close()`'s.
+ */
+export type ClusterCommand =
+  | { readonly type: 'close', readonly selector: ConnectionSelector, readonly code: ErrorCode, readonly message?: string | undefined }
+  | { readonly type: 'renew', readonly selector: ConnectionSelector, readonly token: string }
+
+/** What a shared store tells the plugin of one instance. */
+export interface StoreListener {
+  /** A revocation recorded by another instance: close the matching live connections. */
+  revoked (revocation: Revocation): void
+  /** A command published by another instance. */
+  command (command: ClusterCommand): void
+  /**
+   * Revocations may have been missed (the store's channel was down): re-check every live
+   * connection against the store.
+   */
+  resync (): void
+}
+
+/**
  * Where revocations live. The plugin ships {@link MemoryRevocationStore} (one process); a
- * shared store (Redis, a database) implements the same interface and lets every instance
- * see every revocation. Methods may answer synchronously (the fast path) or with a promise;
- * a throw or a rejection makes the plugin fail closed with `revocation_unavailable`.
+ * shared store (`fastify-ws-auth/redis`, or your own) implements the same interface plus
+ * `subscribe` and `publish`, and lets every instance see every revocation and command.
+ * Methods may answer synchronously (the fast path) or with a promise; a throw or a
+ * rejection of `isRevoked` makes the plugin fail closed with `revocation_unavailable`.
  */
 export interface RevocationStore {
   /** Records a revocation (for a shared store: durable and published once this settles). */
@@ -34,10 +59,12 @@ export interface RevocationStore {
   /** Whether any recorded revocation matches the credential. */
   isRevoked (query: RevocationQuery): boolean | Promise<boolean>
   /**
-   * Revocations recorded elsewhere (other instances), so this instance closes its matching
-   * live connections at once. Returns an unsubscribe function. Optional for local stores.
+   * Revocations and commands of other instances, so this instance acts on them at once.
+   * Returns an unsubscribe function. Only shared stores implement it.
    */
-  subscribe? (listener: (revocation: Revocation) => void): () => void
+  subscribe? (listener: StoreListener): () => void
+  /** Sends a command to every other instance. Only shared stores implement it. */
+  publish? (command: ClusterCommand): void | Promise<void>
   /** Called when the Fastify instance closes. */
   close? (): void | Promise<void>
 }

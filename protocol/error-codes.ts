@@ -54,6 +54,7 @@ export const ERROR_CODES = [
   'credential_expired',
   'credential_revoked',
   'revocation_unavailable',
+  'jwks_unavailable',
   'internal_error'
 ] as const
 
@@ -133,6 +134,8 @@ export const ERRORS: Readonly<Record<ErrorCode, ErrorDefinition>> = Object.freez
     'The credential or its session was revoked'),
   revocation_unavailable: define('revocation_unavailable', 503, CloseCode.ServiceUnavailable, true,
     'The server could not check whether the credential was revoked'),
+  jwks_unavailable: define('jwks_unavailable', 503, CloseCode.ServiceUnavailable, true,
+    'The server could not fetch the keys needed to check the token'),
   internal_error: define('internal_error', 500, CloseCode.InternalError, true,
     'The server could not check the credential')
 })

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { redisServerVersion } from '../bench/orchestrator/redis.ts'
 
 // The smoke run starts a dozen server processes on a shared two-core machine: it needs more
 // than the suite's default per-file timeout. tap reads this comment from the file's output.
@@ -38,8 +39,15 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   for (const check of Object.values(results.checks) as Array<{ ok: boolean }>) t.equal(check.ok, true)
 
   const ids = (results.scenarios as Array<{ id: string }>).map((s) => s.id)
-  t.same(ids, ['handshake', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'storm', 'expiry', 'http'])
+  t.same(ids, ['handshake', 'handshake-jwks', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'storm', 'expiry', 'http', 'revocation-cluster', 'feed-fanout-redis', 'feed-fanout-redis-latency'])
+  // The scale-out scenarios need Debian's redis-server: listed, not run, where it is missing
+  // (never under CI=true, where they fail instead).
+  const redisMissing = process.env.CI !== 'true' && redisServerVersion() === undefined
   for (const scenario of results.scenarios as Array<Record<string, any>>) {
+    if (redisMissing && ['revocation-cluster', 'feed-fanout-redis', 'feed-fanout-redis-latency'].includes(scenario.id as string) && scenario.status === 'todo') {
+      t.comment(`${String(scenario.id)}: ${String(scenario.error)}`)
+      continue
+    }
     t.equal(scenario.status, 'ok', `${scenario.id} ran`)
     t.ok(scenario.variants.length > 0, `${scenario.id} has variants`)
     for (const variant of scenario.variants) {

@@ -211,9 +211,9 @@ export function manualClock (start = Date.now()): { clock: Clock, tick: (ms: num
 }
 
 /** Resolves once `predicate` holds, polling on the event loop; fails after `ms`. */
-export async function until (predicate: () => boolean, ms = 2000): Promise<void> {
+export async function until (predicate: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
   const started = Date.now()
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() - started > ms) throw new Error('condition not reached')
     await delay(5)
   }

@@ -2,6 +2,7 @@ import type { BenchKeys, Job, JobRequest, JobResponse } from '../shared/protocol
 import { GeneratorContext } from './context.ts'
 import { runBroadcast } from './jobs/broadcast.ts'
 import { runCheck } from './jobs/check.ts'
+import { runFeed, runRevoke } from './jobs/cluster.ts'
 import { runEcho } from './jobs/echo.ts'
 import { runExpiry } from './jobs/expiry.ts'
 import { runHandshake } from './jobs/handshake.ts'
@@ -31,6 +32,8 @@ function run (job: Job): Promise<unknown> {
     case 'expiry': return runExpiry(job, context)
     case 'http': return runHttp(job)
     case 'check': return runCheck(job, context)
+    case 'revoke': return runRevoke(job, context)
+    case 'feed': return runFeed(job, context)
   }
 }
 

@@ -5,7 +5,7 @@ import { control } from '../shared/control-client.ts'
 const TICK_US = 10_000
 
 /** CPU time the whole machine has spent busy (all cores, all processes), µs; undefined off Linux. */
-function machineBusyUs (): number | undefined {
+export function machineBusyUs (): number | undefined {
   try {
     const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] as string
     const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number) as number[]

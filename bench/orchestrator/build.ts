@@ -10,10 +10,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
  * smoke test, say) never rebuild under each other's servers.
  */
 const BUILD_ROOT = fileURLToPath(new URL('../results/.build/', import.meta.url))
-const SOURCES = ['protocol', 'plugin', 'example-app']
+const SOURCES = ['protocol', 'plugin', 'redis', 'example-app']
 
 /**
- * Compiles the plugin, the protocol and the example app to plain JavaScript for the server
+ * Compiles the plugin, the protocol, the Redis stores and the example app to plain JavaScript for the server
  * processes, as `tsc` emits them for the package. Running them through tsx instead would
  * measure tsx: its esbuild transform keeps function names by wrapping every named closure
  * in a `__name()` call, which cost the plugin about 10 µs per handshake in profiles.

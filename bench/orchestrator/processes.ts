@@ -28,7 +28,7 @@ const children = new Set<ChildProcess>()
 let handlersInstalled = false
 
 /** Every child is killed when the orchestrator exits, however it exits. */
-function track (child: ChildProcess): void {
+export function track (child: ChildProcess): void {
   children.add(child)
   child.once('exit', () => { children.delete(child) })
   if (handlersInstalled) return
@@ -87,6 +87,8 @@ export interface ServerStartOptions {
   /** The compiled plugin (orchestrator/build.ts). */
   buildDir: string
   profileDir?: string
+  /** plugin-redis: the shared redis-server. */
+  redisUrl?: string
 }
 
 export async function startServer (target: TargetName, keys: BenchKeys, pinning: Pinning, options: ServerStartOptions): Promise<ServerHandle> {
@@ -94,7 +96,7 @@ export async function startServer (target: TargetName, keys: BenchKeys, pinning:
   const flags = ['--expose-gc']
   // One directory per target: tsx's loader thread writes a profile of its own beside the main thread's.
   if (options.profileDir !== undefined) flags.push('--cpu-prof', '--cpu-prof-dir', join(options.profileDir, target))
-  const child = spawnNode(SERVER_CPU, pinning, '../server/main.ts', flags, { BENCH_SERVER: JSON.stringify({ target, keys, buildDir: options.buildDir } satisfies ServerInit) })
+  const child = spawnNode(SERVER_CPU, pinning, '../server/main.ts', flags, { BENCH_SERVER: JSON.stringify({ target, keys, buildDir: options.buildDir, redisUrl: options.redisUrl } satisfies ServerInit) })
   const ready = await new Promise<ServerReady>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`server ${target} did not start within 60 s`)) }, 60_000)
     child.once('message', (message: ServerReady) => {

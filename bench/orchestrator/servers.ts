@@ -32,9 +32,12 @@ export class Servers {
     return server
   }
 
-  /** A new process of its own, not shared (the memory scenario wants an untouched heap). */
-  async fresh (target: TargetName): Promise<ServerHandle> {
-    const server = await startServer(target, this.#keys, this.#pinning, { buildDir: this.#buildDir, profileDir: this.#profileDir })
+  /**
+   * A new process of its own, not shared (the memory scenario wants an untouched heap;
+   * the Redis scenarios start several instances of one target). The caller stops it.
+   */
+  async fresh (target: TargetName, extra: { redisUrl?: string } = {}): Promise<ServerHandle> {
+    const server = await startServer(target, this.#keys, this.#pinning, { buildDir: this.#buildDir, profileDir: this.#profileDir, ...extra })
     if (target !== 'app' && this.checks[target] === undefined) {
       this.checks[target] = await this.#generator.run<CheckResult>({ kind: 'check', client: clientSpec(server, 'echo') }, 30_000)
       if (!this.checks[target].ok) throw new Error(`end-to-end check of ${target} failed: ${this.checks[target].error ?? ''}`)

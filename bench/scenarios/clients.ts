@@ -1,6 +1,12 @@
 import type { ClientSpec, RouteName } from '../shared/protocol.ts'
 import type { ServerHandle } from '../orchestrator/processes.ts'
 
+const JWKS_ALGORITHMS: Partial<Record<string, ClientSpec['algorithm']>> = {
+  'plugin-jwks-rs256': 'jwks-RS256',
+  'plugin-jwks-es256': 'jwks-ES256',
+  'plugin-jwks-eddsa': 'jwks-EdDSA'
+}
+
 /**
  * How a client talks to a target: its dialect, where its token travels and how it is
  * signed. Every client sends an allowed Origin, as a browser would, so the plugin's Origin
@@ -15,7 +21,7 @@ export function clientSpec (server: ServerHandle, route: RouteName, overrides: P
     route,
     credential: target === 'socketio' ? 'connect-packet' : target === 'plugin-cookie' ? 'cookie' : 'subprotocol',
     origin: true,
-    algorithm: target === 'plugin-es256' ? 'ES256' : target === 'plugin-eddsa' ? 'EdDSA' : 'HS256',
+    algorithm: target === 'plugin-es256' ? 'ES256' : target === 'plugin-eddsa' ? 'EdDSA' : JWKS_ALGORITHMS[target] ?? 'HS256',
     ...overrides
   }
 }

@@ -1,4 +1,6 @@
+import { feedFanoutRedisScenario, revocationClusterScenario } from './cluster.ts'
 import { handshakeScenario, rejectedScenario } from './handshake.ts'
+import { handshakeJwksScenario } from './jwks.ts'
 import { expiryScenario, memoryScenario, stormScenario } from './held.ts'
 import { httpScenario } from './http.ts'
 import { broadcastScenario, echoScenario, renewalScenario } from './messages.ts'
@@ -7,6 +9,7 @@ import type { Scenario } from './scenario.ts'
 /** Every scenario, in running order. Entries with `todo` are listed in the results, not run. */
 export const SCENARIOS: readonly Scenario[] = [
   handshakeScenario,
+  handshakeJwksScenario,
   rejectedScenario,
   echoScenario,
   broadcastScenario,
@@ -14,5 +17,7 @@ export const SCENARIOS: readonly Scenario[] = [
   memoryScenario,
   stormScenario,
   expiryScenario,
-  httpScenario
+  httpScenario,
+  revocationClusterScenario,
+  feedFanoutRedisScenario
 ]

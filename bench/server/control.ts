@@ -41,6 +41,18 @@ export async function startControl (target: RunningTarget): Promise<Server> {
         reply({ count: target.connections() })
       } else if (req.url === '/close-all') {
         reply({ closed: target.closeAll() })
+      } else if (req.method === 'POST' && req.url?.startsWith('/x/') === true && target.command !== undefined) {
+        const command = target.command.bind(target)
+        const name = req.url.slice(3)
+        const chunks: Buffer[] = []
+        req.on('data', (chunk: Buffer) => chunks.push(chunk))
+        req.on('end', () => {
+          try {
+            command(name, chunks.length === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString())).then(reply, fail)
+          } catch (err) {
+            fail(err)
+          }
+        })
       } else {
         res.writeHead(404)
         res.end()

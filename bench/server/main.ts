@@ -12,11 +12,13 @@ if (init === null || process.send === undefined) {
 
 // Each target loads only its own modules: a server starts in a fraction of the time, and
 // its heap holds nothing another target needs.
-async function start ({ target, keys, buildDir }: ServerInit): Promise<RunningTarget> {
+async function start (init: ServerInit): Promise<RunningTarget> {
+  const { target, keys, buildDir } = init
   switch (target) {
     case 'bare': return (await import('./bare.ts')).startBare()
     case 'socketio': return (await import('./socketio.ts')).startSocketIo(keys)
     case 'app': return (await import('./example-app.ts')).startExampleApp(keys, buildDir)
+    case 'plugin-redis': return (await import('./redis.ts')).startRedisInstance(keys, buildDir, init.redisUrl)
     default: return (await import('./plugin.ts')).startPlugin(target, keys, buildDir)
   }
 }

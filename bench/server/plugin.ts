@@ -2,8 +2,9 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import type { WsAuthOptions } from '../../plugin/index.ts'
-import { BENCH_ORIGIN, COOKIE_NAME, type BenchKeys, type TargetName } from '../shared/protocol.ts'
+import { BENCH_ORIGIN, COOKIE_NAME, JWKS_AUDIENCE, JWKS_ISSUER, type BenchKeys, type TargetName } from '../shared/protocol.ts'
 import { fastifyTarget } from './fastify-target.ts'
+import { startJwksServer } from './jwks.ts'
 import { registerRoutes } from './routes.ts'
 import type { RunningTarget } from './target.ts'
 
@@ -18,7 +19,7 @@ import type { RunningTarget } from './target.ts'
  * renewal buckets (the echo and renewal scenarios exceed 1,000 messages/s and 5 renewals a
  * minute per connection by design).
  */
-export function pluginOptions (target: TargetName, keys: BenchKeys): WsAuthOptions {
+export function pluginOptions (target: TargetName, keys: BenchKeys, jwksUrl?: string): WsAuthOptions {
   const common: Partial<WsAuthOptions> = {
     allowedOrigins: [BENCH_ORIGIN],
     maxConnections: 20_000,
@@ -29,6 +30,11 @@ export function pluginOptions (target: TargetName, keys: BenchKeys): WsAuthOptio
     case 'plugin-hs256': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret } }
     case 'plugin-es256': return { ...common, verify: { algorithms: ['ES256'], key: keys.es256.publicKey } }
     case 'plugin-eddsa': return { ...common, verify: { algorithms: ['EdDSA'], key: keys.eddsa.publicKey } }
+    case 'plugin-jwks-rs256':
+    case 'plugin-jwks-es256':
+    case 'plugin-jwks-eddsa':
+      // An identity provider's tokens: keys by `kid` from a JWKS, the issuer and audience checked.
+      return { ...common, verify: { algorithms: ['RS256', 'ES256', 'EdDSA'], issuer: JWKS_ISSUER, audience: JWKS_AUDIENCE, jwks: { url: jwksUrl } } }
     case 'plugin-cookie': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret }, cookie: { name: COOKIE_NAME } }
     default: throw new Error(`${target} is not a plugin target`)
   }
@@ -43,7 +49,9 @@ export async function startPlugin (target: TargetName, keys: BenchKeys, buildDir
   const { fastifyWsAuth } = await loadPlugin(buildDir)
   // Logging is off for every target: a logger's cost would swamp what is compared here.
   const app = Fastify({ logger: false })
-  await app.register(fastifyWsAuth, pluginOptions(target, keys))
+  const jwks = target.startsWith('plugin-jwks-') ? await startJwksServer(keys) : undefined
+  if (jwks !== undefined) app.addHook('onClose', async () => { jwks.server.close() })
+  await app.register(fastifyWsAuth, pluginOptions(target, keys, jwks?.url))
   registerRoutes(app, true)
   await app.listen({ host: '127.0.0.1', port: 0 })
   return fastifyTarget(app)

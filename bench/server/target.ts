@@ -7,4 +7,6 @@ export interface RunningTarget {
   /** Closes every connection from the server side; returns how many. */
   closeAll (): number
   close (): Promise<void>
+  /** Target-specific commands, `POST /x/<name>` with a JSON body on the control port (plugin-redis: revoke, Redis figures). */
+  command? (name: string, body: unknown): Promise<unknown>
 }

@@ -11,6 +11,11 @@ export function generateKeys (): BenchKeys {
     // 32 random bytes as base64url: 43 bytes of key, above HS256's 32-byte minimum.
     hmacSecret: randomBytes(32).toString('base64url'),
     es256: pem(generateKeyPairSync('ec', { namedCurve: 'P-256' })),
-    eddsa: pem(generateKeyPairSync('ed25519'))
+    eddsa: pem(generateKeyPairSync('ed25519')),
+    jwks: {
+      RS256: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })),
+      ES256: pem(generateKeyPairSync('ec', { namedCurve: 'P-256' })),
+      EdDSA: pem(generateKeyPairSync('ed25519'))
+    }
   }
 }

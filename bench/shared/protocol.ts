@@ -5,11 +5,17 @@
 
 /** A server process under test. */
 export type TargetName = 'bare' | 'plugin-hs256' | 'plugin-es256' | 'plugin-eddsa' | 'plugin-cookie' | 'socketio' | 'app'
+  /** The plugin (HS256) with the Redis stores, one of several instances sharing a redis-server (server/redis.ts). */
+  | 'plugin-redis'
+  /** The plugin verifying with keys from a JWKS (`verify.jwks`), served by a tiny server in the same process (server/jwks.ts). */
+  | 'plugin-jwks-rs256' | 'plugin-jwks-es256' | 'plugin-jwks-eddsa'
 
 /** How a client opens and reads a connection to a target. */
 export type Dialect = 'bare' | 'wsauth' | 'socketio'
 
 export type SigningAlgorithm = 'HS256' | 'ES256' | 'EdDSA'
+  /** Signed with the run's JWKS key of that algorithm, named by `kid` in the header. */
+  | 'jwks-RS256' | 'jwks-ES256' | 'jwks-EdDSA'
 
 /** The routes every WebSocket target serves, one behaviour each, identical for bare and plugin. */
 export const ROUTES = {
@@ -22,13 +28,22 @@ export const ROUTES = {
   /** Does nothing: an idle connection (the plugin still renews and expires it). */
   hold: '/hold',
   /** Renewal round trips: the plugin answers `renew` itself; bare answers a `renewed`-sized frame. */
-  renew: '/renew'
+  renew: '/renew',
+  /** plugin-redis only: receives every feed publication delivered to its instance. */
+  feed: '/feed',
+  /** plugin-redis only: each message is sent straight to this instance's `feed` sockets (in-process feed). */
+  feedLocal: '/feed/publish-local',
+  /** plugin-redis only: each message is published on Redis; every instance forwards it to its `feed` sockets. */
+  feedRedis: '/feed/publish-redis'
 } as const
 export type RouteName = keyof typeof ROUTES
 
 /** The Origin every WebSocket client sends, and the one allowed by every target that checks it. */
 export const BENCH_ORIGIN = 'http://127.0.0.1:8080'
 export const COOKIE_NAME = 'wsauth'
+/** `iss` and `aud` of the tokens the JWKS targets accept (an identity provider's, in a deployment). */
+export const JWKS_ISSUER = 'https://issuer.bench'
+export const JWKS_AUDIENCE = 'urn:bench:feed'
 /** The text a route sends before closing in the handshake scenario. */
 export const HELLO = '{"type":"hello"}'
 
@@ -37,6 +52,8 @@ export interface BenchKeys {
   hmacSecret: string
   es256: { privateKey: string, publicKey: string }
   eddsa: { privateKey: string, publicKey: string }
+  /** The keys the JWKS targets publish, one per algorithm (their `kid` is `bench-<alg>`). */
+  jwks: Record<'RS256' | 'ES256' | 'EdDSA', { privateKey: string, publicKey: string }>
 }
 
 /** Given to a server child in its environment (BENCH_SERVER, JSON). */
@@ -45,6 +62,8 @@ export interface ServerInit {
   keys: BenchKeys
   /** Where the compiled plugin, protocol and example app are (orchestrator/build.ts). */
   buildDir: string
+  /** plugin-redis: the shared redis-server (`redis://127.0.0.1:port`). */
+  redisUrl?: string
 }
 
 /** Sent by a server child over IPC once it listens. */
@@ -96,6 +115,8 @@ export interface OpenPoolJob {
   ttlSeconds: number
   /** Spread the deadlines uniformly over this many ms after `ttlSeconds` (expiry scenario). */
   deadlineSpreadMs?: number
+  /** Prefix of each connection's `sub` and `sid`, so that pools on several instances never share a session. */
+  sessionPrefix?: string
   /** Wait for this many ms for all connections to be ready. */
   timeoutMs: number
 }
@@ -168,7 +189,43 @@ export interface CheckJob {
   client: ClientSpec
 }
 
-export type Job = HandshakeJob | OpenPoolJob | ClosePoolJob | EchoJob | BroadcastJob | RenewalJob | StormJob | ExpiryJob | HttpJob | CheckJob
+/**
+ * Revocations through one instance's control port (`POST /x/revoke`), `batch` sessions per
+ * call, one call at a time, until every open connection of `pools` is revoked. Latency per
+ * connection: from sending the call to that connection's close frame (4441).
+ */
+export interface RevokeJob {
+  kind: 'revoke'
+  /** The connections to revoke, taken from these pools in turn. */
+  pools: string[]
+  /** Control port of the instance that revokes. */
+  viaControlPort: number
+  batch: number
+  /** Control ports of every instance, for their CPU time; the first also reports Redis's. */
+  cpuControlPorts: number[]
+  /** How long each call may wait for its connections to close. */
+  timeoutMs: number
+}
+
+/**
+ * Feed fan-out: each publication is sent on every connection of `publishers` (one per
+ * pool); every open connection of `subscribers` must receive it. At most `window`
+ * publications in flight, or `rate` per second; latency from sending a publication (or,
+ * paced, from when it was due) to each delivery.
+ */
+export interface FeedJob {
+  kind: 'feed'
+  publishers: string[]
+  subscribers: string[]
+  window: number
+  /** Publications per second, open loop (latency measured from when each was due); 0: closed loop with `window` in flight (capacity). */
+  rate: number
+  payloadBytes: number
+  durationMs: number
+  cpuControlPorts: number[]
+}
+
+export type Job = HandshakeJob | OpenPoolJob | ClosePoolJob | EchoJob | BroadcastJob | RenewalJob | StormJob | ExpiryJob | HttpJob | CheckJob | RevokeJob | FeedJob
 
 /** One measured window of a job. */
 export interface Measurement {

@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
-import type { BenchKeys, SigningAlgorithm } from './protocol.ts'
+import { JWKS_AUDIENCE, JWKS_ISSUER, type BenchKeys, type SigningAlgorithm } from './protocol.ts'
 
 export interface TokenClaims {
   sub: string
@@ -21,6 +21,8 @@ export class TokenFactory {
   readonly #algorithm: SigningAlgorithm
   readonly #hmacKey: string
   readonly #sign: ((payload: Record<string, unknown>) => string) | undefined
+  /** `iss` and `aud` of a JWKS token, as an identity provider would set them. */
+  readonly #issuedBy: { iss?: string, aud?: string } = {}
   #counter = 0
   readonly #prefix = randomBytes(4).toString('hex')
 
@@ -28,21 +30,31 @@ export class TokenFactory {
     this.#algorithm = algorithm
     // A bad signature: the right algorithm and a well-formed token, signed with another key.
     this.#hmacKey = badSignature ? `${keys.hmacSecret}-not-the-key` : keys.hmacSecret
-    if (algorithm !== 'HS256') {
-      const key = badSignature ? otherKey(algorithm) : (algorithm === 'ES256' ? keys.es256.privateKey : keys.eddsa.privateKey)
-      this.#sign = createSigner({ key, algorithm }) as unknown as (payload: Record<string, unknown>) => string
+    if (algorithm.startsWith('jwks-')) {
+      const alg = algorithm.slice(5) as keyof BenchKeys['jwks']
+      const key = badSignature ? otherKey(alg) : keys.jwks[alg].privateKey
+      this.#sign = createSigner({ key, algorithm: alg, kid: jwksKeyId(alg) }) as unknown as (payload: Record<string, unknown>) => string
+      this.#issuedBy = { iss: JWKS_ISSUER, aud: JWKS_AUDIENCE }
+    } else if (algorithm !== 'HS256') {
+      const key = badSignature ? otherKey(algorithm as 'ES256' | 'EdDSA') : (algorithm === 'ES256' ? keys.es256.privateKey : keys.eddsa.privateKey)
+      this.#sign = createSigner({ key, algorithm: algorithm as 'ES256' | 'EdDSA' }) as unknown as (payload: Record<string, unknown>) => string
     }
   }
 
   sign (claims: TokenClaims): string {
     const payload = { ...claims, jti: claims.jti ?? `${this.#prefix}-${this.#counter++}`, iat: Math.floor(Date.now() / 1000) }
-    if (this.#sign !== undefined) return this.#sign({ ...payload, exp: Math.floor(payload.exp) })
+    if (this.#sign !== undefined) return this.#sign({ ...payload, ...this.#issuedBy, exp: Math.floor(payload.exp) })
     const input = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(payload)}`
     return `${input}.${createHmac('sha256', this.#hmacKey).update(input).digest('base64url')}`
   }
 }
 
-function otherKey (algorithm: 'ES256' | 'EdDSA'): string {
-  const pair = algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')
+/** The `kid` of the run's JWKS key for `alg`. */
+export const jwksKeyId = (alg: string): string => `bench-${alg.toLowerCase()}`
+
+function otherKey (algorithm: 'RS256' | 'ES256' | 'EdDSA'): string {
+  const pair = algorithm === 'ES256'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : algorithm === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519')
   return pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 }

@@ -7,6 +7,8 @@ import fastifyWsAuth, {
   type Revocation, type RevocationStore, type WsAuthOptions
 } from '../../plugin/index.ts'
 
+import type { WsAuthJwksOptions, WsAuthVerifyOptions } from '../../plugin/index.ts'
+
 declare module '../../plugin/index.ts' {
   interface WsAuthClaims {
     scope?: string
@@ -109,5 +111,28 @@ describe('limits, revocation and metrics', () => {
     expect(app.wsAuth.revoke({ subject: 's' })).type.toRaiseError()
     expect(app.wsAuth.metrics()).type.toBe<MetricsSnapshot>()
     expect(app.wsAuth.metrics().refused.token_expired).type.toBe<number | undefined>()
+  })
+})
+
+describe('issuer verification (verify.jwks)', () => {
+  const app = Fastify()
+  test('a JWKS URL or discovery, the RFC 9068 profile, required scopes', () => {
+    expect(app.register(fastifyWsAuth, {
+      verify: { algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'], issuer: 'https://idp.example', audience: 'api', jwks: {}, profile: 'rfc9068', requiredScopes: ['feed:read'] }
+    })).type.not.toRaiseError()
+    expect(app.register(fastifyWsAuth, {
+      verify: { algorithms: ['ES256'], issuer: 'https://idp.example', audience: 'api', jwks: { url: 'https://idp.example/jwks', cacheTtl: 1, refetchInterval: 1, maxKeys: 1 } }
+    })).type.not.toRaiseError()
+    expect<WsAuthVerifyOptions['jwks']>().type.toBe<WsAuthJwksOptions | undefined>()
+    expect<WsAuthVerifyOptions['key']>().type.toBe<string | Buffer | undefined>()
+  })
+  test('rejects an unknown profile, a non-numeric TTL, scopes as a string', () => {
+    expect(app.register(fastifyWsAuth, { verify: { algorithms: ['ES256'], jwks: {}, profile: 'oauth' } })).type.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify: { algorithms: ['ES256'], jwks: { cacheTtl: '10m' } } })).type.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify: { algorithms: ['ES256'], jwks: {}, requiredScopes: 'feed:read' } })).type.toRaiseError()
+  })
+  test('jwks_unavailable is an error code', () => {
+    expect(ERRORS.jwks_unavailable.code).type.toBe<ErrorCode>()
+    expect<'jwks_unavailable'>().type.toBeAssignableTo<ErrorCode>()
   })
 })

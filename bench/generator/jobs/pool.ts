@@ -48,6 +48,10 @@ export async function openPool (job: OpenPoolJob, context: GeneratorContext): Pr
     if (next >= job.count) return
     const index = next++
     const claims = userClaims(index, base + Math.random() * spreadS)
+    if (job.sessionPrefix !== undefined) {
+      claims.sub = `${job.sessionPrefix}${claims.sub}`
+      claims.sid = `${job.sessionPrefix}${claims.sid}`
+    }
     const token = factory.sign(claims)
     pool.claims.push(claims)
     pool.deadlines.push(claims.exp * 1000)
@@ -68,10 +72,14 @@ export async function closePool (job: ClosePoolJob, context: GeneratorContext): 
   const errors = new ErrorLog()
   pool.onMessage = () => {}
   pool.onClosing = () => {}
-  try {
-    await control.closeAll(pool.spec.controlPort)
-  } catch (err) {
-    errors.add(`close-all failed: ${(err as Error).message}`)
+  // A pool whose connections the server has all closed already (revoked, expired) needs no
+  // close-all, which would also close other pools' connections on the same server.
+  if (pool.sessions.some((session) => session.connection.closeCode === 0 && !session.connection.socket.destroyed)) {
+    try {
+      await control.closeAll(pool.spec.controlPort)
+    } catch (err) {
+      errors.add(`close-all failed: ${(err as Error).message}`)
+    }
   }
   if (!await until(() => pool.ended >= pool.sessions.length, job.timeoutMs, 20)) {
     const left = pool.sessions.length - pool.ended

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { ClusterCommand, Revocation, RevocationQuery, RevocationStore, StoreListener } from '../plugin/index.ts'
+import { decode, encode, type ChannelMessage } from './messages.ts'
+import { REVOKE } from './scripts.ts'
+
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client (standalone or Sentinel; Redis >= 7.0). The store uses it for
+   * commands and a duplicate of it for the channel; it never quits the client you pass.
+   */
+  redis: Redis
+  /**
+   * Prefix of every key and of the channel. For Redis Cluster, put a hash tag in it
+   * (`{wsauth}:`) so that one lookup's keys share a slot. @default 'wsauth:'
+   */
+  prefix?: string
+  /**
+   * When Redis cannot answer a lookup: `refuse` fails the handshake or renewal closed
+   * with `revocation_unavailable`; `allow` lets it through unchecked (availability over
+   * revocation; live connections are re-checked once Redis is back). @default 'refuse'
+   */
+  whenUnavailable?: 'refuse' | 'allow'
+  /** Problems the store cannot report to a caller (a malformed channel message, a failed re-subscription). */
+  onError?: (error: Error) => void
+}
+
+const REVOKE_COMMAND = 'wsauthRevoke'
+
+type ScriptedRedis = Redis & Record<typeof REVOKE_COMMAND, (key: string, value: string, expiresAt: string, channel: string, message: string) => Promise<number>>
+
+export class RedisUnavailableError extends Error {
+  readonly code = 'FST_WS_AUTH_REDIS_UNAVAILABLE'
+  constructor (status: string) {
+    super(`Redis is not ready (status "${status}")`)
+    this.name = 'RedisUnavailableError'
+  }
+}
+
+/** Fails at once instead of letting ioredis queue the command until Redis is back. */
+export function assertReady (redis: Redis): void {
+  if (redis.status !== 'ready') throw new RedisUnavailableError(redis.status)
+}
+
+/**
+ * A revocation store shared by every instance through Redis. Each revocation is a key
+ * that expires when what it covers would have (`SET … PXAT expiresAt`), and is published
+ * on the channel in the same script, so every instance closes its matching connections at
+ * once. `close`/`renew` commands travel on the same channel. After the channel was down,
+ * each instance re-checks its live connections against the keys, so a revocation made
+ * meanwhile is not lost.
+ */
+export class RedisRevocationStore implements RevocationStore {
+  /** This instance on the channel; messages it sent itself are skipped. */
+  readonly instanceId = randomUUID()
+  readonly channel: string
+  readonly #redis: ScriptedRedis
+  readonly #prefix: string
+  readonly #allow: boolean
+  readonly #onError: (error: Error) => void
+  #subscriber: Redis | undefined
+
+  constructor (options: RedisStoreOptions) {
+    if (options?.redis === undefined || typeof options.redis.duplicate !== 'function') {
+      throw new TypeError('RedisRevocationStore: options.redis must be an ioredis client')
+    }
+    const whenUnavailable = options.whenUnavailable ?? 'refuse'
+    if (whenUnavailable !== 'refuse' && whenUnavailable !== 'allow') {
+      throw new TypeError('RedisRevocationStore: options.whenUnavailable must be "refuse" or "allow"')
+    }
+    this.#prefix = options.prefix ?? 'wsauth:'
+    this.channel = `${this.#prefix}events`
+    this.#allow = whenUnavailable === 'allow'
+    this.#onError = options.onError ?? (() => {})
+    const redis = options.redis as ScriptedRedis
+    if (typeof redis[REVOKE_COMMAND] !== 'function') redis.defineCommand(REVOKE_COMMAND, { numberOfKeys: 1, lua: REVOKE })
+    this.#redis = redis
+  }
+
+  #key (revocation: Revocation): [key: string, value: number] {
+    if ('tokenId' in revocation) return [`${this.#prefix}revoked:jti:${revocation.tokenId}`, 1]
+    if ('sessionId' in revocation) return [`${this.#prefix}revoked:sid:${revocation.sessionId}`, 1]
+    return [`${this.#prefix}revoked:sub:${revocation.subject}`, revocation.issuedBefore]
+  }
+
+  #message (message: { kind: 'revoked', revocation: Revocation } | { kind: 'command', command: ClusterCommand }): string {
+    return encode({ v: 1, origin: this.instanceId, ...message } as ChannelMessage)
+  }
+
+  async revoke (revocation: Revocation): Promise<void> {
+    assertReady(this.#redis)
+    const [key, value] = this.#key(revocation)
+    await this.#redis[REVOKE_COMMAND](key, String(Math.floor(value)), String(Math.ceil(revocation.expiresAt)), this.channel,
+      this.#message({ kind: 'revoked', revocation }))
+  }
+
+  isRevoked (query: RevocationQuery): boolean | Promise<boolean> {
+    if (this.#redis.status !== 'ready') {
+      if (this.#allow) return false
+      throw new RedisUnavailableError(this.#redis.status)
+    }
+    const p = this.#prefix
+    const keys = [`${p}revoked:sub:${query.subject}`]
+    if (query.tokenId !== undefined) keys.push(`${p}revoked:jti:${query.tokenId}`)
+    if (query.sessionId !== undefined) keys.push(`${p}revoked:sid:${query.sessionId}`)
+    return this.#redis.mget(keys).then(([issuedBefore, ...others]) => {
+      if (others.some((value) => value !== null)) return true
+      if (issuedBefore === null || issuedBefore === undefined) return false
+      return query.issuedAt === undefined || query.issuedAt < Number(issuedBefore)
+    }, (err: unknown) => {
+      if (this.#allow) return false
+      throw err
+    })
+  }
+
+  async publish (command: ClusterCommand): Promise<void> {
+    assertReady(this.#redis)
+    await this.#redis.publish(this.channel, this.#message({ kind: 'command', command }))
+  }
+
+  subscribe (listener: StoreListener): () => void {
+    // Subscribed again by hand on every reconnection (not by ioredis), so the re-check of
+    // live connections starts only once no revocation can slip past both.
+    const subscriber = this.#redis.duplicate({ autoResubscribe: false, lazyConnect: false })
+    this.#subscriber = subscriber
+    let connectedBefore = false
+    subscriber.on('ready', () => {
+      subscriber.subscribe(this.channel).then(() => {
+        if (connectedBefore) listener.resync()
+        connectedBefore = true
+      }, (err: Error) => { this.#onError(err) })
+    })
+    // ioredis reconnects by itself; without a listener its errors would be thrown as unhandled.
+    subscriber.on('error', (err: Error) => { this.#onError(err) })
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== this.channel) return
+      const message = decode(text)
+      if (message === undefined) {
+        this.#onError(new Error(`ignored a malformed message on ${this.channel}`))
+        return
+      }
+      if (message.origin === this.instanceId) return
+      if (message.kind === 'revoked') listener.revoked(message.revocation)
+      else listener.command(message.command)
+    })
+    return () => {
+      if (this.#subscriber === subscriber) this.#subscriber = undefined
+      subscriber.disconnect()
+    }
+  }
+
+  async close (): Promise<void> {
+    const subscriber = this.#subscriber
+    this.#subscriber = undefined
+    if (subscriber !== undefined) subscriber.disconnect()
+  }
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto'
+import t, { type Test } from 'tap'
+import type { Redis } from 'ioredis'
+import { CloseCode, type ConnectionLimitPolicy } from '../../plugin/index.ts'
+import { redisStores } from '../../redis/index.ts'
+import { bearer, connect, nowSeconds, sign, startServer, until, type RunningServer, type TestClient } from '../helpers.ts'
+import { RedisServer, redisSkip } from './server.ts'
+
+interface Instance extends RunningServer {
+  redis: Redis
+}
+
+t.test('several instances sharing one Redis', { skip: redisSkip }, async (t) => {
+  const server = await RedisServer.start()
+  t.teardown(() => server.close())
+
+  /** `count` plugin instances on their own ports, each with its own ioredis client, sharing `prefix`. */
+  async function instances (t: Test, count: number, options: { max?: number, policy?: ConnectionLimitPolicy, retryMs?: number[] } = {}): Promise<Instance[]> {
+    const prefix = `c${randomUUID().slice(0, 8)}:`
+    const started: Instance[] = []
+    for (let i = 0; i < count; i++) {
+      const retry = options.retryMs?.[i] ?? 50
+      const redis = server.client({ retryStrategy: () => retry })
+      t.teardown(() => { redis.disconnect() })
+      await until(() => redis.status === 'ready')
+      const running = await startServer(t, {
+        plugin: {
+          ...redisStores({ redis, prefix }),
+          maxConnectionsPerSubject: options.max ?? 100,
+          connectionLimitPolicy: options.policy ?? 'refuse'
+        }
+      })
+      started.push({ ...running, redis })
+    }
+    // Each instance's channel subscription is up before the test acts.
+    await until(async () => (await started[0]?.redis.pubsub('NUMSUB', `${prefix}events`) as [string, number])[1] === count)
+    return started
+  }
+
+  const open = async (instance: Instance, token: string): Promise<TestClient> => {
+    const client = connect(instance.url, bearer(token))
+    await client.frame('authenticated')
+    return client
+  }
+
+  t.test('a revocation on one instance closes the matching sockets on every other, at once', async (t) => {
+    const [a, b, c] = await instances(t, 3) as [Instance, Instance, Instance]
+    const sid = randomUUID()
+    const token = sign({ sub: 'alice', sid, jti: randomUUID(), iat: Math.floor(nowSeconds()) })
+    const onB = await open(b, token)
+    const onC = await open(c, token)
+    const other = await open(c, sign({ sub: 'alice', sid: randomUUID() }))
+    const started = performance.now()
+    const closedHere = await a.app.wsAuth.revoke({ sessionId: sid })
+    t.equal(closedHere, 0, 'nothing to close on the instance that revoked')
+    const [closeB, closeC] = await Promise.all([onB.closed, onC.closed])
+    t.comment(`revoked on A, closed on B and C after ${(performance.now() - started).toFixed(1)} ms`)
+    t.equal(closeB.code, CloseCode.CredentialRevoked)
+    t.equal(closeC.code, CloseCode.CredentialRevoked)
+    t.match(onB.frames('auth_error'), [{ code: 'credential_revoked' }])
+    t.equal(other.socket.readyState, other.socket.OPEN, 'another session of the same subject stays')
+    const again = connect(b.url, bearer(token))
+    t.match(await again.refused, { status: 401, body: { code: 'credential_revoked' } }, 'the revoked credential is refused at every handshake')
+    other.close()
+  })
+
+  t.test('close and renew commands reach every instance', async (t) => {
+    const [a, b] = await instances(t, 2) as [Instance, Instance]
+    const sid = randomUUID()
+    const bob = await open(b, sign({ sub: 'bob', sid }))
+    const carol = await open(b, sign({ sub: 'carol', sid: randomUUID() }))
+
+    const fresh = sign({ sub: 'bob', sid, exp: nowSeconds() + 600 })
+    const local = await a.app.wsAuth.renew({ sessionId: sid }, fresh)
+    t.equal(local.size, 0, 'A has none of the session\'s sockets itself')
+    const renewed = await bob.frame('renewed')
+    t.ok((renewed.expiresAt as number) > Date.now() + 500_000, 'B renewed its socket with the new token')
+
+    t.equal(a.app.wsAuth.close({ subject: 'bob' }, { code: 'forbidden', message: 'banned' }), 0)
+    t.equal((await bob.closed).code, CloseCode.Forbidden)
+    t.match(bob.frames('auth_error'), [{ code: 'forbidden', message: 'banned' }])
+    t.equal(carol.socket.readyState, carol.socket.OPEN, 'other subjects stay')
+    carol.close()
+  })
+
+  t.test('maxConnectionsPerSubject holds across instances (refuse)', async (t) => {
+    const [a, b, c] = await instances(t, 3, { max: 2 }) as [Instance, Instance, Instance]
+    const token = sign({ sub: 'dave' })
+    const first = await open(a, token)
+    await open(b, token)
+    const third = connect(c.url, bearer(token))
+    t.match(await third.refused, { status: 429, body: { code: 'too_many_connections' } }, 'the third, on a third instance, is refused')
+    t.equal(c.app.wsAuth.metrics().refused.too_many_connections, 1)
+    first.close()
+    await first.closed
+    // The slot is released once A sees the socket close; until then C may still refuse.
+    let fourth: TestClient | undefined
+    await until(async () => {
+      fourth?.socket.terminate()
+      fourth = connect(c.url, bearer(token))
+      const outcome = await Promise.race([fourth.frame('authenticated').then(() => 'open'), fourth.refused.then(() => 'refused')])
+      return outcome === 'open'
+    }, 3000)
+    t.pass('once one closed, a new one is accepted elsewhere')
+  })
+
+  t.test('maxConnectionsPerSubject across instances (close-oldest): the oldest, wherever it is, is superseded', async (t) => {
+    const [a, b] = await instances(t, 2, { max: 1, policy: 'close-oldest' }) as [Instance, Instance]
+    const token = sign({ sub: 'erin' })
+    const old = await open(a, token)
+    const newer = await open(b, token)
+    t.equal((await old.closed).code, CloseCode.Superseded)
+    t.match(old.frames('auth_error'), [{ code: 'connection_superseded' }])
+    t.equal(newer.socket.readyState, newer.socket.OPEN)
+    const newest = await open(b, token)
+    t.equal((await newer.closed).code, CloseCode.Superseded, 'on the same instance too')
+    newest.close()
+  })
+
+  t.test('revocations published while an instance\'s channel was down are caught when it resubscribes', async (t) => {
+    // B reconnects slowly, so A's revocation is published while B hears nothing.
+    const [a, b] = await instances(t, 2, { retryMs: [50, 800] }) as [Instance, Instance]
+    const sid = randomUUID()
+    const onB = await open(b, sign({ sub: 'frank', sid }))
+    await a.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    await a.app.wsAuth.revoke({ sessionId: sid })
+    t.equal((await onB.closed).code, CloseCode.CredentialRevoked, 'closed after the re-check')
+    t.ok(b.logLines.some((line) => line.includes('"event":"ws_auth.resynced"') && line.includes('"revoked":1')), 'by the re-check, not the channel')
+  })
+
+  t.test('Redis stopped and restarted: live sockets keep going, handshakes fail closed, nothing is lost', async (t) => {
+    const [a, b] = await instances(t, 2) as [Instance, Instance]
+    const revokedToken = sign({ sub: 'gina', jti: randomUUID() })
+    const sid = randomUUID()
+    const live = await open(b, sign({ sub: 'gina', sid, exp: nowSeconds() + 120 }))
+    await a.app.wsAuth.revoke({ tokenId: JSON.parse(Buffer.from(revokedToken.split('.')[1] as string, 'base64url').toString()).jti })
+
+    await server.stop()
+    await until(() => a.redis.status !== 'ready' && b.redis.status !== 'ready')
+    live.send('still here?')
+    await live.waitFor((m) => m === 'still here?')
+    t.pass('a live socket keeps working while Redis is down')
+    const refused = connect(a.url, bearer(sign({ sub: 'gina' })))
+    t.match(await refused.refused, { status: 503, body: { code: 'revocation_unavailable' } }, 'a handshake fails closed')
+    live.send({ type: 'renew', token: sign({ sub: 'gina', sid, exp: nowSeconds() + 300 }), id: 'r1' })
+    t.match(await live.frame('auth_error'), { code: 'revocation_unavailable', id: 'r1', closing: false, retry: true }, 'a renewal is refused, the old deadline holds')
+    t.equal(live.socket.readyState, live.socket.OPEN)
+
+    await server.start()
+    await until(() => a.redis.status === 'ready' && b.redis.status === 'ready', 5000)
+    const again = connect(b.url, bearer(revokedToken))
+    t.match(await again.refused, { status: 401, body: { code: 'credential_revoked' } }, 'the revocation made before the outage still holds')
+    await open(a, sign({ sub: 'gina' }))
+    t.pass('handshakes are accepted again')
+    live.close()
+  })
+})
