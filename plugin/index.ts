@@ -16,6 +16,7 @@ import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
+import { DeadlineQueue } from './deadlines.ts'
 import { Heartbeat } from './heartbeat.ts'
 import { JwksKeySource } from './jwks.ts'
 import { HookedWebSocket } from './socket-hooks.ts'
@@ -161,6 +162,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   })
 
   const registry = new ConnectionRegistry<AuthenticatedConnection>()
+  const deadlines = new DeadlineQueue(clock)
   const metrics = new WsAuthMetrics(() => registry.size)
   // Remembered long enough to cover any handshake: its async checks, then the upgrade.
   const revocations = new RevocationTracker(config.revocationStore, clock, config.handshakeTimeoutMs + 60_000)
@@ -175,6 +177,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     }, { maxTokenLength: config.maxTokenLength, algorithms: config.algorithms, types: config.allowedTypes, typeRequired: config.typeRequired }, clock),
     clock,
     registry,
+    deadlines,
     renewBeforeMs: config.renewBeforeMs,
     maxRenewalFailures: config.maxRenewalFailures,
     closeTimeoutMs: config.closeTimeoutMs,
@@ -351,6 +354,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   fastify.addHook('onClose', async () => {
     fastify.server.removeListener('upgrade', onUpgrade)
     heartbeat?.stop()
+    deadlines.stop()
     unsubscribe?.()
     await config.connectionCounter?.close?.()
     await config.revocationStore.close?.()
