@@ -107,6 +107,23 @@ export async function startServer (t: Test, setup: ServerSetup = {}): Promise<Ru
   return { app, url: `ws://127.0.0.1:${port}/ws`, origin: `http://127.0.0.1:${port}`, logLines: lines }
 }
 
+/**
+ * The error registering the plugin with `options` fails with, for the suites that check
+ * each option's refusal; throws if registration succeeds.
+ */
+export async function registerError (options: unknown): Promise<Error & { code?: string }> {
+  const app = Fastify()
+  try {
+    await app.register(fastifyWsAuth, options as WsAuthOptions)
+    await app.ready()
+  } catch (err) {
+    return err as Error & { code?: string }
+  } finally {
+    await app.close()
+  }
+  throw new Error('register succeeded')
+}
+
 export interface CloseEvent { code: number, reason: string }
 
 /**

@@ -23,27 +23,38 @@ export interface WindowTotals {
 }
 
 /**
- * A measured window: the server's CPU time is read over its control port right at both
- * ends, by the generator that knows exactly when its counting starts and stops.
+ * A measured window: the server's CPU time is read right at both ends, by the generator
+ * that knows exactly when its counting starts and stops.
  */
 export class MeasureWindow {
-  readonly #controlPort: number
+  readonly #serverCpuUs: () => Promise<number>
   readonly #serverStart: number
   readonly #ownStart: NodeJS.CpuUsage
   readonly #startedAt: number
   readonly #machineStart: number | undefined
 
-  private constructor (controlPort: number, serverStart: number) {
-    this.#controlPort = controlPort
+  private constructor (serverCpuUs: () => Promise<number>, serverStart: number) {
+    this.#serverCpuUs = serverCpuUs
     this.#serverStart = serverStart
     this.#ownStart = process.cpuUsage()
     this.#machineStart = machineBusyUs()
     this.#startedAt = performance.now()
   }
 
+  /** A window over one server process, read over its control port. */
   static async open (controlPort: number): Promise<MeasureWindow> {
-    const cpu = await control.cpu(controlPort)
-    return new MeasureWindow(controlPort, cpu.userUs + cpu.systemUs)
+    return await MeasureWindow.over(async () => {
+      const cpu = await control.cpu(controlPort)
+      return cpu.userUs + cpu.systemUs
+    })
+  }
+
+  /**
+   * A window over whatever `serverCpuUs` counts as "the server" (µs of CPU time): several
+   * processes when what is measured is a cluster.
+   */
+  static async over (serverCpuUs: () => Promise<number>): Promise<MeasureWindow> {
+    return new MeasureWindow(serverCpuUs, await serverCpuUs())
   }
 
   /** Closes the window: call it right when counting stops, then read the server. */
@@ -51,12 +62,29 @@ export class MeasureWindow {
     const durationMs = performance.now() - this.#startedAt
     const own = process.cpuUsage(this.#ownStart)
     const machineEnd = machineBusyUs()
-    const cpu = await control.cpu(this.#controlPort)
-    const totals: WindowTotals = { durationMs, serverCpuUs: cpu.userUs + cpu.systemUs - this.#serverStart, generatorCpuUs: own.user + own.system }
+    const totals: WindowTotals = { durationMs, serverCpuUs: await this.#serverCpuUs() - this.#serverStart, generatorCpuUs: own.user + own.system }
     // Lets the report say how much CPU other processes took from this run (a shared machine).
     if (machineEnd !== undefined && this.#machineStart !== undefined) totals.machineBusyUs = machineEnd - this.#machineStart
     return totals
   }
+}
+
+/** Load is started this long (at most a quarter of the window) before counting, so the window sees a steady state. */
+const RAMP_MS = 100
+
+/**
+ * The measured part of a load job, once its load is running: the ramp, then `durationMs`
+ * of counting inside a window opened by `open`. `counting(true)` and `counting(false)` are
+ * called right after the window opens and right before it closes, so that what the job
+ * counts and the CPU time the window reads cover the same span.
+ */
+export async function measureSteadyState (durationMs: number, open: () => Promise<MeasureWindow>, counting: (on: boolean) => void): Promise<WindowTotals> {
+  await sleep(Math.min(RAMP_MS, durationMs / 4))
+  const window = await open()
+  counting(true)
+  await sleep(durationMs)
+  counting(false)
+  return await window.close()
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

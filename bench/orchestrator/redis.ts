@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -21,7 +21,8 @@ export interface RedisHandle {
   stop (): Promise<void>
 }
 
-async function freePort (): Promise<number> {
+/** A TCP port nothing listens on right now, on 127.0.0.1: redis-server takes its port by number. */
+export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -29,6 +30,30 @@ async function freePort (): Promise<number> {
       const address = server.address()
       server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
     })
+  })
+}
+
+/**
+ * Resolves once a redis-server started with `--daemonize no` and piped output accepts
+ * connections (it says so on stdout); rejects if it exits or errs first, or after 10 s,
+ * with the tail of what it printed. Leaves stopping it to the caller.
+ */
+export async function redisServerReady (child: ChildProcess): Promise<void> {
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`redis-server did not start within 10 s: ${output.slice(-500)}`)) }, 10_000)
+    child.once('error', (error) => { clearTimeout(timer); reject(error) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${String(code)}: ${output.slice(-500)}`)) })
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        child.stdout?.removeAllListeners('data')
+        child.stdout?.resume()
+        resolve()
+      }
+    })
+    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   })
 }
 
@@ -44,23 +69,8 @@ export async function startRedisServer (pinning: Pinning): Promise<RedisHandle> 
   const [command, argv] = pinning.available ? ['taskset', ['-c', String(SERVER_CPU), REDIS_SERVER, ...args]] : [REDIS_SERVER, args]
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
   track(child)
-  let output = ''
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`redis-server did not start within 10 s: ${output.slice(-500)}`)) }, 10_000)
-      child.once('error', (error) => { clearTimeout(timer); reject(error) })
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${String(code)}: ${output.slice(-500)}`)) })
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer)
-          child.stdout?.removeAllListeners('data')
-          child.stdout?.resume()
-          resolve()
-        }
-      })
-      child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    })
+    await redisServerReady(child)
   } catch (err) {
     child.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
 import type { ClientSpec, HandshakeExpectation, HandshakeJob, Measurement, TargetName } from '../shared/protocol.ts'
-import { roundFigures, runRounds, type VariantPlan } from '../orchestrator/rounds.ts'
+import { roundFigures, runRounds, type Samples, type VariantPlan } from '../orchestrator/rounds.ts'
 import { round } from '../shared/stats.ts'
 import { RATE_LIMITED_ADDRESS } from '../generator/context.ts'
 import { clientSpec } from './clients.ts'
@@ -16,7 +16,7 @@ export interface HandshakeVariant {
   status?: number
 }
 
-export async function handshakePlans (context: ScenarioContext, variants: readonly HandshakeVariant[]): Promise<VariantPlan[]> {
+async function handshakePlans (context: ScenarioContext, variants: readonly HandshakeVariant[]): Promise<VariantPlan[]> {
   const plans: VariantPlan[] = []
   for (const variant of variants) {
     const server = await context.servers.get(variant.target)
@@ -32,6 +32,17 @@ export async function handshakePlans (context: ScenarioContext, variants: readon
     })
   }
   return plans
+}
+
+/**
+ * How every handshake scenario measures: each variant's handshake job, in rounds. Returns
+ * what `resultFromRounds` takes, `started` being the progress clock before the first plan.
+ */
+export async function runHandshakeRounds (context: ScenarioContext, variants: readonly HandshakeVariant[], unit: string): Promise<{ started: number, plans: VariantPlan[], samples: Samples }> {
+  const started = context.progress.elapsedS
+  const plans = await handshakePlans(context, variants)
+  const samples = await runRounds(plans, { ...context.mode, progress: context.progress, unit })
+  return { started, plans, samples }
 }
 
 const VARIANTS: HandshakeVariant[] = [
@@ -50,9 +61,7 @@ export const handshakeScenario: Scenario = {
   unit: 'handshakes/s',
   description: 'Raw client, concurrent connections: upgrade → `authenticated` (bare: 101) → one `hello` message → the server closes (1000). An operation is a connection that went through all of it.',
   async run (context) {
-    const started = context.progress.elapsedS
-    const plans = await handshakePlans(context, VARIANTS)
-    const samples = await runRounds(plans, { ...context.mode, progress: context.progress, unit: this.unit })
+    const { started, plans, samples } = await runHandshakeRounds(context, VARIANTS, this.unit)
 
     // The same loop with the real `ws` client: it is the client's CPU, not the server's, that
     // runs out first, which is why capacity is measured with the raw client.
@@ -103,9 +112,7 @@ export const rejectedScenario: Scenario = {
   unit: 'rejections/s',
   description: 'Tokens signed with the wrong key: without Origin the plugin answers 401 before the upgrade (the server then destroys the socket); with an Origin (a browser) it upgrades, sends `auth_error` and closes with 4401. Rate limited: valid tokens, all from one address, refused with 429 by the default handshake limit once the first 100 of each 10 s have passed (those are counted as `withinLimit`, not as refusals). Baselines: bare accepting the same requests.',
   async run (context) {
-    const started = context.progress.elapsedS
-    const plans = await handshakePlans(context, REJECTED)
-    const samples = await runRounds(plans, { ...context.mode, progress: context.progress, unit: this.unit })
+    const { started, plans, samples } = await runHandshakeRounds(context, REJECTED, this.unit)
     return [resultFromRounds(this, plans, samples, context.mode.rounds, started, context.progress)]
   }
 }

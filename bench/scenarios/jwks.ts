@@ -1,5 +1,4 @@
-import { runRounds } from '../orchestrator/rounds.ts'
-import { handshakePlans, type HandshakeVariant } from './handshake.ts'
+import { runHandshakeRounds, type HandshakeVariant } from './handshake.ts'
 import { resultFromRounds, type Scenario } from './scenario.ts'
 
 const VARIANTS: HandshakeVariant[] = [
@@ -17,9 +16,7 @@ export const handshakeJwksScenario: Scenario = {
   unit: 'handshakes/s',
   description: 'As `handshake`, with tokens an identity provider would issue: RS256, ES256 and EdDSA, each verified with the key its `kid` names in a JWKS (`verify.jwks`, issuer and audience checked), served by a tiny HTTP server in the server process. The key set is fetched at the first handshake of each key; every measured handshake uses the cached key. Baselines: bare (same route, no checks) and the plugin with its static HS256 key.',
   async run (context) {
-    const started = context.progress.elapsedS
-    const plans = await handshakePlans(context, VARIANTS)
-    const samples = await runRounds(plans, { ...context.mode, progress: context.progress, unit: this.unit })
+    const { started, plans, samples } = await runHandshakeRounds(context, VARIANTS, this.unit)
     return [resultFromRounds(this, plans, samples, context.mode.rounds, started, context.progress, {
       compare: [
         ['jwks-rs256 / plugin-hs256', 'jwks-rs256', 'plugin-hs256'],

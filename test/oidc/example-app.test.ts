@@ -3,11 +3,10 @@ import { buildApp } from '../../example-app/app.ts'
 import { ConfigError, loadConfig } from '../../example-app/config.ts'
 import { UserStore } from '../../example-app/users.ts'
 import { bearer, connect } from '../helpers.ts'
-import { RESOURCE, TestIssuer } from './provider.ts'
+import { RESOURCE, startIssuer } from './provider.ts'
 
 t.test('the example app runs against an external issuer: OIDC_ISSUER and OIDC_AUDIENCE', async (t) => {
-  const idp = await new TestIssuer().start()
-  t.after(() => idp.close())
+  const idp = await startIssuer(t)
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', TICK_INTERVAL: '50', OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: RESOURCE, OIDC_ALGORITHMS: 'ES256' })
   t.same(config.oidc, { issuer: idp.issuer, audience: RESOURCE, algorithms: ['ES256'], profile: 'rfc9068' })
   const app = await buildApp(config, { users: await UserStore.create([]) })

@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { SigningAlgorithm, WsAuthOptions } from '../../plugin/index.ts'
-import { bearer, connect, manualClock, sign, startServer, until } from '../helpers.ts'
+import { bearer, connect, sign, until } from '../helpers.ts'
 import { JwksServer, publicJwk, signWithJwk } from './jwks-server.ts'
 import { signingKey, type KeyAlgorithm } from './provider.ts'
+import { clockedServer } from './resource-server.ts'
 
 // Keys from a JWKS the test writes itself: how each key is bound to one algorithm, which
 // keys are unusable, and how the cache lives.
@@ -19,16 +20,12 @@ async function keySet (t: Test): Promise<JwksServer> {
 }
 
 async function resourceServer (t: Test, keys: JwksServer, verify: Partial<WsAuthOptions['verify']> = {}) {
-  const time = manualClock()
-  const server = await startServer(t, {
+  return await clockedServer(t, {
     plugin: {
-      clock: time.clock,
-      renewalLimit: false,
       handshakeLimit: false,
       verify: { algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'], issuer: ISSUER, audience: AUDIENCE, jwks: { url: keys.url, cacheTtl: 60 * S, refetchInterval: 1 }, ...verify }
     }
   })
-  return { ...server, ...time }
 }
 
 const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'alice' }

@@ -1,23 +1,10 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import fastifyWsAuth, { InvalidOptionError, type WsAuthOptions } from '../../plugin/index.ts'
-import { SECRET, bearer, connect, sign, startServer } from '../helpers.ts'
+import { SECRET, bearer, connect, registerError, sign, startServer } from '../helpers.ts'
 
 const ISSUER = 'https://issuer.example'
 const jwksVerify = { algorithms: ['ES256'], issuer: ISSUER, audience: 'urn:feed', jwks: {} }
-
-async function registerError (options: unknown): Promise<Error & { code?: string }> {
-  const app = Fastify()
-  try {
-    await app.register(fastifyWsAuth, options as WsAuthOptions)
-    await app.ready()
-  } catch (err) {
-    return err as Error & { code?: string }
-  } finally {
-    await app.close()
-  }
-  throw new Error('register succeeded')
-}
 
 t.test('issuer verification is misconfigured loudly at register', async (t) => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [

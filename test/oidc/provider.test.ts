@@ -1,8 +1,9 @@
 import t, { type Test } from 'tap'
 import type { WsAuthOptions, WsAuthRouteOptions } from '../../plugin/index.ts'
-import { bearer, connect, manualClock, startServer } from '../helpers.ts'
+import { bearer, connect } from '../helpers.ts'
 import { headerOf, payloadOf, withHeader } from './jwks-server.ts'
-import { OTHER_CLIENT_ID, RESOURCE, SCOPES, TestIssuer } from './provider.ts'
+import { OTHER_CLIENT_ID, SCOPES, type TestIssuer, startIssuer, trustingVerify } from './provider.ts'
+import { clockedServer } from './resource-server.ts'
 
 // Tokens of a real OpenID Connect provider (oidc-provider, client credentials grant, JWT
 // access tokens for a resource indicator), verified through its published JWKS.
@@ -10,40 +11,21 @@ import { OTHER_CLIENT_ID, RESOURCE, SCOPES, TestIssuer } from './provider.ts'
 const S = 1000
 const REFETCH = 30 * S
 
-async function issuer (t: Test): Promise<TestIssuer> {
-  const started = await new TestIssuer().start()
-  t.after(() => started.close())
-  return started
-}
-
 /** A plugin server trusting `idp`, on a manual clock so the refetch interval is crossed on demand. */
 async function resourceServer (t: Test, idp: TestIssuer, verify: Partial<WsAuthOptions['verify']> = {}, route?: WsAuthRouteOptions) {
-  const time = manualClock()
-  const server = await startServer(t, {
+  return await clockedServer(t, {
     route,
-    plugin: {
-      clock: time.clock,
-      renewalLimit: false,
-      verify: {
-        algorithms: ['ES256'],
-        issuer: idp.issuer,
-        audience: RESOURCE,
-        profile: 'rfc9068',
-        jwks: { url: idp.jwksUrl, refetchInterval: REFETCH },
-        ...verify
-      }
-    },
+    plugin: { verify: { ...trustingVerify(idp, { refetchInterval: REFETCH }), ...verify } },
     handler: (socket, request) => {
       socket.send(JSON.stringify({ type: 'app.hello', subject: request.wsAuth.subject, scope: request.wsAuth.claims.scope, iss: request.wsAuth.claims.iss }))
       request.wsAuth.on('renewed', (claims) => { socket.send(JSON.stringify({ type: 'app.renewed', jti: claims.jti })) })
       socket.on('message', (data) => { socket.send(`echo:${data.toString()}`) })
     }
   })
-  return { ...server, ...time }
 }
 
 t.test('a provider token through the subprotocol authenticates; renewal takes a newer token', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const first = await idp.accessToken()
   const client = connect(s.url, bearer(first))
@@ -61,7 +43,7 @@ t.test('a provider token through the subprotocol authenticates; renewal takes a 
 })
 
 t.test('OpenID Connect discovery finds the JWKS from the issuer URL', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp, { jwks: {} })
   const client = connect(s.url, bearer(await idp.accessToken()))
   t.equal((await client.frame('authenticated')).subject, 'feed-service')
@@ -70,7 +52,7 @@ t.test('OpenID Connect discovery finds the JWKS from the issuer URL', async (t) 
 })
 
 t.test('key rotation: old-key tokens keep working, a new key costs one fetch, also in a renewal', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const oldKid = idp.currentKid
   const oldToken = await idp.accessToken()
@@ -104,7 +86,7 @@ t.test('key rotation: old-key tokens keep working, a new key costs one fetch, al
 })
 
 t.test('random kids: at most one fetch per refetch interval, however many tokens', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const genuine = await idp.accessToken()
   const good = connect(s.url, bearer(genuine))
@@ -135,7 +117,7 @@ t.test('random kids: at most one fetch per refetch interval, however many tokens
 })
 
 t.test('a renewal must keep the subject, even with a valid token of the same issuer', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const client = connect(s.url, bearer(await idp.accessToken()))
   await client.frame('authenticated')
@@ -145,7 +127,7 @@ t.test('a renewal must keep the subject, even with a valid token of the same iss
 })
 
 t.test('an auth frame whose key must first be fetched: messages behind it wait, then arrive in order', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp, {}, { authFrame: true })
   const client = connect(s.url)
   await client.opened

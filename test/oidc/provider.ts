@@ -3,6 +3,8 @@ import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Provider from 'oidc-provider'
+import type { Test } from 'tap'
+import type { WsAuthJwksOptions, WsAuthVerifyOptions } from '../../plugin/index.ts'
 import { secret } from '../helpers.ts'
 
 /** The resource (RFC 8707) whose JWT access tokens the plugin under test accepts: their `aud`. */
@@ -200,6 +202,21 @@ export class TestIssuer {
     } as never)
     return provider
   }
+}
+
+/** A provider for one test, closed when the test ends. */
+export async function startIssuer (t: Test, options?: IssuerOptions): Promise<TestIssuer> {
+  const started = await new TestIssuer(options).start()
+  t.after(() => started.close())
+  return started
+}
+
+/**
+ * What a resource server trusting `idp` verifies: ES256 access tokens for {@link RESOURCE}
+ * under the RFC 9068 profile, with keys from the provider's JWKS cached as `jwks` says.
+ */
+export function trustingVerify (idp: { issuer: string, jwksUrl: string }, jwks: Omit<WsAuthJwksOptions, 'url'>): WsAuthVerifyOptions {
+  return { algorithms: ['ES256'], issuer: idp.issuer, audience: RESOURCE, profile: 'rfc9068', jwks: { url: idp.jwksUrl, ...jwks } }
 }
 
 function basic (id: string, password: string): string {

@@ -1,45 +1,26 @@
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { WsAuthOptions } from '../../plugin/index.ts'
-import { bearer, connect, manualClock, secret, startServer } from '../helpers.ts'
+import { bearer, connect, secret } from '../helpers.ts'
 import { JwksServer, headerOf, payloadOf, signWithJwk } from './jwks-server.ts'
-import { OTHER_RESOURCE, RESOURCE, TestIssuer, signingKey } from './provider.ts'
+import { OTHER_RESOURCE, RESOURCE, signingKey, startIssuer, trustingVerify } from './provider.ts'
+import { clockedServer } from './resource-server.ts'
 
 // What a resource server trusting one provider must refuse, each with its own error code.
 
 const S = 1000
 
-async function issuer (t: Test): Promise<TestIssuer> {
-  const started = await new TestIssuer().start()
-  t.after(() => started.close())
-  return started
-}
-
 async function resourceServer (t: Test, idp: { issuer: string, jwksUrl: string }, verify: Partial<WsAuthOptions['verify']> = {}, plugin: Partial<WsAuthOptions> = {}) {
-  const time = manualClock()
-  const server = await startServer(t, {
-    plugin: {
-      clock: time.clock,
-      renewalLimit: false,
-      verify: {
-        algorithms: ['ES256'],
-        issuer: idp.issuer,
-        audience: RESOURCE,
-        profile: 'rfc9068',
-        jwks: { url: idp.jwksUrl, cacheTtl: 60 * S, refetchInterval: 30 * S },
-        ...verify
-      },
-      ...plugin
-    }
+  return await clockedServer(t, {
+    plugin: { verify: { ...trustingVerify(idp, { cacheTtl: 60 * S, refetchInterval: 30 * S }), ...verify }, ...plugin }
   })
-  return { ...server, ...time }
 }
 
 const refusedWith = async (url: string, token: string | undefined): Promise<unknown> => (await connect(url, bearer(token as string)).refused)
 
 t.test('a token of another issuer: token_issuer_invalid, and no key fetched for it', async (t) => {
-  const trusted = await issuer(t)
-  const other = await issuer(t)
+  const trusted = await startIssuer(t)
+  const other = await startIssuer(t)
   const s = await resourceServer(t, trusted)
   t.match(await refusedWith(s.url, await other.accessToken()), { status: 401, body: { code: 'token_issuer_invalid' } })
   t.equal(trusted.jwksFetches + other.jwksFetches, 0, 'refused on its claims before any fetch')
@@ -54,7 +35,7 @@ t.test('a token of another issuer: token_issuer_invalid, and no key fetched for 
 })
 
 t.test('a token for another audience of the same provider: token_audience_invalid, cached key or not', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const elsewhere = await idp.accessToken({ resource: OTHER_RESOURCE })
   t.equal(payloadOf(elsewhere).aud, OTHER_RESOURCE)
@@ -67,7 +48,7 @@ t.test('a token for another audience of the same provider: token_audience_invali
 })
 
 t.test('an ID token of the provider is not an access token', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   // A real ID token, issued by the provider through CIBA (no browser): typ absent, aud = the client.
   const idToken = await idp.idToken('alice')
   t.equal(headerOf(idToken).typ, undefined)
@@ -82,7 +63,7 @@ t.test('an ID token of the provider is not an access token', async (t) => {
 })
 
 t.test('a token whose alg is not the algorithm its key is bound to', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp, { algorithms: ['ES256', 'RS256', 'EdDSA'] })
   const genuine = await idp.accessToken()
   // Signed with an RSA key of the attacker, naming the provider's EC key.
@@ -96,7 +77,7 @@ t.test('a token whose alg is not the algorithm its key is bound to', async (t) =
 })
 
 t.test('an HS256 token keyed with the provider\'s public key is refused before any cryptography', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const genuine = await idp.accessToken()
   const jwk = (await idp.jwks()).keys[0] as JsonWebKey
@@ -112,7 +93,7 @@ t.test('an HS256 token keyed with the provider\'s public key is refused before a
 })
 
 t.test('JWKS down at the handshake: refused with jwks_unavailable, by status or by close', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   idp.jwksDown = true
   const s = await resourceServer(t, idp)
   const token = await idp.accessToken()
@@ -132,7 +113,7 @@ t.test('JWKS down at the handshake: refused with jwks_unavailable, by status or 
 })
 
 t.test('JWKS down while connections are live: they keep their deadlines, renewals needing the set fail closed', async (t) => {
-  const idp = await issuer(t)
+  const idp = await startIssuer(t)
   const s = await resourceServer(t, idp)
   const token = await idp.accessToken()
   const deadline = (payloadOf(token).exp as number) * 1000

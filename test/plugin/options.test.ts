@@ -2,24 +2,11 @@ import { generateKeyPairSync } from 'node:crypto'
 import Fastify from 'fastify'
 import fastifyWebsocket from '@fastify/websocket'
 import t from 'tap'
-import fastifyWsAuth, { type WsAuthOptions } from '../../plugin/index.ts'
-import { SECRET } from '../helpers.ts'
+import fastifyWsAuth from '../../plugin/index.ts'
+import { SECRET, registerError } from '../helpers.ts'
 
 const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
 const verify = { algorithms: ['HS256'], key: SECRET } as const
-
-async function registerError (options: unknown): Promise<Error & { code?: string }> {
-  const app = Fastify()
-  try {
-    await app.register(fastifyWsAuth, options as WsAuthOptions)
-    await app.ready()
-  } catch (err) {
-    return err as Error & { code?: string }
-  } finally {
-    await app.close()
-  }
-  throw new Error('register succeeded')
-}
 
 t.test('misconfiguration fails at register with a clear error', async (t) => {
   const cases: Array<[string, unknown, RegExp]> = [

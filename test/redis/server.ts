@@ -1,15 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis, type RedisOptions } from 'ioredis'
 import { onExit } from 'signal-exit'
+import { REDIS_SERVER, freePort, redisServerReady, redisServerVersion } from '../../bench/orchestrator/redis.ts'
 
-/** Debian's redis-server (`apt-get install redis-server`), unless REDIS_SERVER_PATH says otherwise. */
-export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? 'redis-server'
-
-const installed = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0
+// The benchmark starts its redis-server the same way: one place finds, probes and waits for it.
+const installed = redisServerVersion() !== undefined
 
 /**
  * Why Redis tests cannot run here, or `false` when they can. In CI (CI=true) a missing
@@ -18,17 +16,6 @@ const installed = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).st
 export const redisSkip: string | false = installed || process.env.CI === 'true'
   ? false
   : `no ${REDIS_SERVER}: install Debian's redis-server package (CI installs it and never skips)`
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
-}
 
 /**
  * A real redis-server on 127.0.0.1 and a free port, for one test file. It can be stopped
@@ -71,21 +58,7 @@ export class RedisServer {
     // A test process killed by tap's timeout runs no teardown: take the server down with it.
     const removeExitHook = onExit(() => { child.kill('SIGKILL') })
     child.once('exit', () => { removeExitHook() })
-    let output = ''
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`redis-server did not start: ${output}`)) }, 10_000)
-      child.once('error', (error) => { clearTimeout(timer); reject(error) })
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${String(code)}: ${output}`)) })
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer)
-          child.stdout?.removeAllListeners('data')
-          child.stdout?.resume()
-          resolve()
-        }
-      })
-    })
+    await redisServerReady(child)
   }
 
   /** Stops the server; its append-only file stays for the next `start`. */

@@ -1,9 +1,11 @@
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import type { BroadcastJob, Measurement } from '../../shared/protocol.ts'
 import type { GeneratorContext } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
+import { measurement } from '../measurement.ts'
 import { messageFrame } from '../raw/request.ts'
-import { MeasureWindow, sleep, until } from '../window.ts'
+import { Publications } from '../publications.ts'
+import { MeasureWindow, measureSteadyState, until } from '../window.ts'
 
 /**
  * Broadcast: the pool's first connection publishes, the server sends each publication to
@@ -17,58 +19,30 @@ export async function runBroadcast (job: BroadcastJob, context: GeneratorContext
   if (publisher === undefined) throw new Error('no open connection to publish on')
   const subscribers = pool.sessions.filter((session) => session.open && session !== publisher).length
   const frame = messageFrame(pool.spec, 'b', 'x'.repeat(job.payloadBytes))
-  const received = pool.sessions.map(() => 0)
-  const publishedAt: number[] = []
-  const remaining: number[] = []
+  const publications = new Publications(subscribers)
   const histogram = createHistogram()
   const errors = new ErrorLog()
-  let completed = 0
   let measuring = false
   let stopping = false
   let ops = 0
 
   const publish = (): void => {
-    publishedAt.push(performance.now())
-    remaining.push(subscribers)
+    publications.add(performance.now())
     publisher.send(frame)
   }
   pool.onClosing = (session, code) => { errors.add(`connection ${session.index} closed by the server (${code})`) }
-  pool.onMessage = (session) => {
-    const k = received[session.index] as number
-    received[session.index] = k + 1
-    const sentAt = publishedAt[k]
-    if (sentAt === undefined) {
-      errors.add('message without publication')
-      return
-    }
+  pool.onMessage = publications.receiver(pool, errors, (sentAt, last) => {
     if (measuring) {
       ops++
       recordMs(histogram, performance.now() - sentAt)
     }
-    const left = (remaining[k] as number) - 1
-    remaining[k] = left
-    if (left === 0) {
-      completed++
-      if (!stopping) publish()
-    }
-  }
+    if (last && !stopping) publish()
+  })
 
   for (let i = 0; i < job.window; i++) publish()
-  await sleep(Math.min(100, job.durationMs / 4))
-  const window = await MeasureWindow.open(pool.spec.controlPort)
-  measuring = true
-  await sleep(job.durationMs)
-  measuring = false
-  const totals = await window.close()
+  const totals = await measureSteadyState(job.durationMs, async () => await MeasureWindow.open(pool.spec.controlPort), (on) => { measuring = on })
   stopping = true
-  if (!await until(() => completed === publishedAt.length, 10_000)) errors.add('publications not delivered to every subscriber 10 s after the window')
+  if (!await until(() => publications.allDelivered, 10_000)) errors.add('publications not delivered to every subscriber 10 s after the window')
   pool.onMessage = () => {}
-  return {
-    ops,
-    ...totals,
-    errors: errors.count,
-    errorSamples: errors.samples,
-    latency: encodeHistogram(histogram),
-    extra: { subscribers, publications: publishedAt.length }
-  }
+  return measurement(ops, totals, errors, histogram, { subscribers, publications: publications.count })
 }

@@ -1,12 +1,15 @@
 import { control } from '../../shared/control-client.ts'
 import { controlCommand } from '../../shared/control-command.ts'
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import type { FeedJob, Measurement, RevokeJob } from '../../shared/protocol.ts'
 import type { GeneratorContext, Pool } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
+import { measurement } from '../measurement.ts'
 import { messageFrame } from '../raw/request.ts'
 import type { Session } from '../raw/session.ts'
-import { machineBusyUs, sleep, until, type WindowTotals } from '../window.ts'
+import { Publications } from '../publications.ts'
+import { sendPaced } from '../pacing.ts'
+import { MeasureWindow, measureSteadyState, until } from '../window.ts'
 
 /** The plugin's close code for a revoked credential (`credential_revoked`). */
 const REVOKED = 4441
@@ -20,34 +23,9 @@ async function clusterCpuUs (ports: readonly number[]): Promise<number> {
   return instances.reduce((sum, cpu) => sum + cpu.userUs + cpu.systemUs, 0) + redis.us
 }
 
-/**
- * A measured window over a cluster: like MeasureWindow, but the "server" CPU is the sum of
- * every instance's and the redis-server's, all of them on the server core.
- */
-class ClusterWindow {
-  readonly #ports: readonly number[]
-  readonly #serverStart: number
-  readonly #ownStart = process.cpuUsage()
-  readonly #machineStart = machineBusyUs()
-  readonly #startedAt = performance.now()
-
-  private constructor (ports: readonly number[], serverStart: number) {
-    this.#ports = ports
-    this.#serverStart = serverStart
-  }
-
-  static async open (ports: readonly number[]): Promise<ClusterWindow> {
-    return new ClusterWindow(ports, await clusterCpuUs(ports))
-  }
-
-  async close (): Promise<WindowTotals> {
-    const durationMs = performance.now() - this.#startedAt
-    const own = process.cpuUsage(this.#ownStart)
-    const machineEnd = machineBusyUs()
-    const totals: WindowTotals = { durationMs, serverCpuUs: await clusterCpuUs(this.#ports) - this.#serverStart, generatorCpuUs: own.user + own.system }
-    if (machineEnd !== undefined && this.#machineStart !== undefined) totals.machineBusyUs = machineEnd - this.#machineStart
-    return totals
-  }
+/** A measured window over a cluster: its "server" CPU is that of every instance and the redis-server, all on the server core. */
+async function clusterWindow (ports: readonly number[]): Promise<MeasureWindow> {
+  return await MeasureWindow.over(async () => await clusterCpuUs(ports))
 }
 
 /** The open sessions of several pools, taken from each pool in turn. */
@@ -93,7 +71,7 @@ export async function runRevoke (job: RevokeJob, context: GeneratorContext): Pro
   }
   let ops = 0
   let closedByRevoker = 0
-  const window = await ClusterWindow.open(job.cpuControlPorts)
+  const window = await clusterWindow(job.cpuControlPorts)
   for (let i = 0; i < targets.length; i += job.batch) {
     const group = targets.slice(i, i + job.batch)
     const closes = group.map(({ session }) => new Promise<number | undefined>((resolve) => {
@@ -127,14 +105,7 @@ export async function runRevoke (job: RevokeJob, context: GeneratorContext): Pro
   }
   const totals = await window.close()
   for (const pool of pools) pool.onClosing = () => {}
-  return {
-    ops,
-    ...totals,
-    errors: errors.count,
-    errorSamples: errors.samples,
-    latency: encodeHistogram(histogram),
-    extra: { revoked: targets.length, closed: ops, closedByRevokingInstance: closedByRevoker }
-  }
+  return measurement(ops, totals, errors, histogram, { revoked: targets.length, closed: ops, closedByRevokingInstance: closedByRevoker })
 }
 
 /**
@@ -156,82 +127,44 @@ export async function runFeed (job: FeedJob, context: GeneratorContext): Promise
   const subscribers = pools.reduce((n, pool) => n + pool.sessions.filter((session) => session.open).length, 0)
   if (subscribers === 0) throw new Error('no open subscriber')
   const frame = messageFrame((pools[0] as Pool).spec, 'f', 'x'.repeat(job.payloadBytes))
-  const publishedAt: number[] = []
-  const remaining: number[] = []
+  const publications = new Publications(subscribers)
   const histogram = createHistogram()
   const errors = new ErrorLog()
-  let completed = 0
   let measuring = false
   let stopping = false
   let ops = 0
 
   const publish = (dueAt = performance.now()): void => {
-    publishedAt.push(dueAt)
-    remaining.push(subscribers)
+    publications.add(dueAt)
     for (const { session } of publishers) session.send(frame)
   }
   for (const { pool } of publishers) {
     pool.onMessage = (session) => { errors.add(`publisher ${session.index} received a message`) }
     pool.onClosing = (session, code) => { errors.add(`publisher ${session.index} closed by the server (${code})`) }
   }
-  pools.forEach((pool) => {
-    const received = pool.sessions.map(() => 0)
+  for (const pool of pools) {
     pool.onClosing = (session, code) => { errors.add(`subscriber ${session.index} closed by the server (${code})`) }
-    pool.onMessage = (session) => {
-      const k = received[session.index] as number
-      received[session.index] = k + 1
-      const sentAt = publishedAt[k]
-      if (sentAt === undefined) {
-        errors.add('message without publication')
-        return
-      }
+    pool.onMessage = publications.receiver(pool, errors, (sentAt, last) => {
       if (measuring) {
         ops++
         recordMs(histogram, performance.now() - sentAt)
       }
-      const left = (remaining[k] as number) - 1
-      remaining[k] = left
-      if (left === 0) {
-        completed++
-        if (job.rate === 0 && !stopping) publish()
-      }
-    }
-  })
+      if (last && job.rate === 0 && !stopping) publish()
+    })
+  }
 
   if (job.rate === 0) {
     for (let i = 0; i < job.window; i++) publish()
   } else {
-    // Open loop, as in echo's paced mode: a busy loop on setImmediate (the generator owns its core).
-    const started = performance.now()
-    const intervalMs = 1000 / job.rate
-    let sent = 0
-    const tick = (): void => {
-      if (stopping) return
-      // Publication k is due at started + k × interval (the first at once): sent as soon as it is due.
-      const due = Math.floor((performance.now() - started) / intervalMs) + 1
-      while (sent < due) publish(started + sent++ * intervalMs)
-      setImmediate(tick)
-    }
-    tick()
+    // Publication k is due at started + k × interval (the first at once): sent as soon as it is due.
+    sendPaced(job.rate, () => stopping, (_, dueAt) => { publish(dueAt) })
   }
-  await sleep(Math.min(100, job.durationMs / 4))
-  const window = await ClusterWindow.open(job.cpuControlPorts)
-  measuring = true
-  await sleep(job.durationMs)
-  measuring = false
-  const totals = await window.close()
+  const totals = await measureSteadyState(job.durationMs, async () => await clusterWindow(job.cpuControlPorts), (on) => { measuring = on })
   stopping = true
-  if (!await until(() => completed === publishedAt.length, 10_000)) errors.add('publications not delivered to every subscriber 10 s after the window')
+  if (!await until(() => publications.allDelivered, 10_000)) errors.add('publications not delivered to every subscriber 10 s after the window')
   for (const pool of pools) pool.onMessage = () => {}
   for (const { pool } of publishers) pool.onMessage = () => {}
-  return {
-    ops,
-    ...totals,
-    errors: errors.count,
-    errorSamples: errors.samples,
-    latency: encodeHistogram(histogram),
-    extra: job.rate === 0
-      ? { subscribers, publishers: publishers.length, publications: publishedAt.length }
-      : { subscribers, publishers: publishers.length, publications: publishedAt.length, busyPoll: 1 }
-  }
+  return measurement(ops, totals, errors, histogram, job.rate === 0
+    ? { subscribers, publishers: publishers.length, publications: publications.count }
+    : { subscribers, publishers: publishers.length, publications: publications.count, busyPoll: 1 })
 }

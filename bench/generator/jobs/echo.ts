@@ -1,11 +1,12 @@
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import type { EchoJob, Measurement } from '../../shared/protocol.ts'
 import type { GeneratorContext } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
+import { measurement } from '../measurement.ts'
 import { messageFrame } from '../raw/request.ts'
-import { MeasureWindow, sleep, until } from '../window.ts'
-
-const RAMP_MS = 100
+import type { Session } from '../raw/session.ts'
+import { sendPaced } from '../pacing.ts'
+import { MeasureWindow, measureSteadyState, until } from '../window.ts'
 
 /**
  * Echo on the pool's connections. Replies arrive in order on each connection, so a FIFO
@@ -54,37 +55,20 @@ export async function runEcho (job: EchoJob, context: GeneratorContext): Promise
         session.send(frame)
       }
     }
-  } else {
-    const started = performance.now()
-    const intervalMs = 1000 / job.rate
-    let sent = 0
-    // A busy loop on setImmediate: the generator owns its core, and timers are too coarse
-    // for tens of thousands of sends per second.
-    const tick = (): void => {
-      if (stopping) return
-      const due = Math.floor((performance.now() - started) / intervalMs)
-      while (sent < due) {
-        const session = sessions[sent % sessions.length]
-        if (session === undefined) return
-        ;(queues[session.index] as number[]).push(started + sent * intervalMs)
-        session.send(frame)
-        sent++
-      }
-      setImmediate(tick)
-    }
-    tick()
+  } else if (sessions.length > 0) {
+    // Round robin over the connections, each message timed from when it was due.
+    sendPaced(job.rate, () => stopping, (n, dueAt) => {
+      const session = sessions[n % sessions.length] as Session
+      ;(queues[session.index] as number[]).push(dueAt)
+      session.send(frame)
+    })
   }
 
-  await sleep(Math.min(RAMP_MS, job.durationMs / 4))
-  const window = await MeasureWindow.open(pool.spec.controlPort)
-  measuring = true
-  await sleep(job.durationMs)
-  measuring = false
-  const totals = await window.close()
+  const totals = await measureSteadyState(job.durationMs, async () => await MeasureWindow.open(pool.spec.controlPort), (on) => { measuring = on })
   stopping = true
   if (!await until(() => queues.every((queue) => queue.length === 0), 10_000)) {
     errors.add(`${queues.reduce((n, queue) => n + queue.length, 0)} echoes missing 10 s after the window`)
   }
   pool.onMessage = () => {}
-  return { ops, ...totals, errors: errors.count, errorSamples: errors.samples, latency: encodeHistogram(histogram), extra: job.mode === 'paced' ? { busyPoll: 1 } : {} }
+  return measurement(ops, totals, errors, histogram, job.mode === 'paced' ? { busyPoll: 1 } : {})
 }

@@ -1,7 +1,8 @@
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import type { ExpiryJob, Measurement } from '../../shared/protocol.ts'
 import type { GeneratorContext } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
+import { measurement } from '../measurement.ts'
 import { MeasureWindow, until } from '../window.ts'
 
 /**
@@ -39,5 +40,5 @@ export async function runExpiry (job: ExpiryJob, context: GeneratorContext): Pro
     closed++
     recordMs(histogram, late)
   }
-  return { ops: closed, ...totals, errors: errors.count, errorSamples: errors.samples, latency: encodeHistogram(histogram), extra: { held: held.length, closed, early } }
+  return measurement(closed, totals, errors, histogram, { held: held.length, closed, early })
 }

@@ -1,15 +1,14 @@
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import type { HandshakeExpectation, HandshakeJob, Measurement } from '../../shared/protocol.ts'
 import { localAddress, nowSeconds, userClaims, type GeneratorContext } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
+import { measurement } from '../measurement.ts'
 import { connectPacket, upgradeRequest } from '../raw/request.ts'
 import { Session, type SessionEvents } from '../raw/session.ts'
-import { MeasureWindow, sleep, until } from '../window.ts'
+import { MeasureWindow, measureSteadyState, until } from '../window.ts'
 
 /** Distinct users per run: tokens are cycled, requests prebuilt. */
 const DISTINCT_TOKENS = 256
-/** Connections are started this long before counting, so the window sees a steady state. */
-const RAMP_MS = 100
 
 /** Marks a handshake that a rate limit let through (the first ones of each window): neither an operation nor an error. */
 const WITHIN_LIMIT = 'within the limit'
@@ -77,13 +76,8 @@ export async function runHandshake (job: HandshakeJob, context: GeneratorContext
   }
 
   for (let i = 0; i < job.concurrency; i++) launch()
-  await sleep(Math.min(RAMP_MS, job.durationMs / 4))
-  const window = await MeasureWindow.open(spec.controlPort)
-  measuring = true
-  await sleep(job.durationMs)
-  measuring = false
-  const totals = await window.close()
+  const totals = await measureSteadyState(job.durationMs, async () => await MeasureWindow.open(spec.controlPort), (on) => { measuring = on })
   stopping = true
   if (!await until(() => inFlight === 0, 10_000)) errors.add(`${inFlight} connections still open 10 s after the window`)
-  return { ops, ...totals, errors: errors.count, errorSamples: errors.samples, latency: encodeHistogram(histogram), extra: job.expect === 'refused_status' ? { withinLimit } : {} }
+  return measurement(ops, totals, errors, histogram, job.expect === 'refused_status' ? { withinLimit } : {})
 }

@@ -1,9 +1,10 @@
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import type { Measurement, RenewalJob, StormJob } from '../../shared/protocol.ts'
 import type { GeneratorContext, Pool } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
+import { measurement } from '../measurement.ts'
 import { clientFrame, Opcode } from '../raw/frames.ts'
-import { MeasureWindow, sleep, until } from '../window.ts'
+import { MeasureWindow, measureSteadyState, until } from '../window.ts'
 
 const RENEWED = Buffer.from('{"type":"renewed"')
 /** Distinct tokens per connection, cycled: every renewal verifies a token it has not just seen. */
@@ -64,16 +65,11 @@ export async function runRenewal (job: RenewalJob, context: GeneratorContext): P
   }
 
   for (const session of sessions) renew(session.index)
-  await sleep(Math.min(100, job.durationMs / 4))
-  const window = await MeasureWindow.open(pool.spec.controlPort)
-  measuring = true
-  await sleep(job.durationMs)
-  measuring = false
-  const totals = await window.close()
+  const totals = await measureSteadyState(job.durationMs, async () => await MeasureWindow.open(pool.spec.controlPort), (on) => { measuring = on })
   stopping = true
   if (!await until(() => inFlight === 0, 10_000)) errors.add(`${inFlight} renewals unanswered 10 s after the window`)
   pool.onMessage = () => {}
-  return { ops, ...totals, errors: errors.count, errorSamples: errors.samples, latency: encodeHistogram(histogram), extra: {} }
+  return measurement(ops, totals, errors, histogram, {})
 }
 
 /**
@@ -125,12 +121,5 @@ export async function runStorm (job: StormJob, context: GeneratorContext): Promi
   if (!await until(() => answered >= sent, job.timeoutMs)) errors.add(`${sent - answered} renewals unanswered after ${job.timeoutMs} ms`)
   const totals = await window.close()
   pool.onMessage = () => {}
-  return {
-    ops: renewed,
-    ...totals,
-    errors: errors.count,
-    errorSamples: errors.samples,
-    latency: encodeHistogram(histogram),
-    extra: { held: sessions.length, renewed, lastReplyMs, windowMs: job.windowMs, busyPoll: 1 }
-  }
+  return measurement(renewed, totals, errors, histogram, { held: sessions.length, renewed, lastReplyMs, windowMs: job.windowMs, busyPoll: 1 })
 }

@@ -1,10 +1,11 @@
 import { WebSocket } from 'ws'
 import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL } from '../../../protocol/index.ts'
-import { createHistogram, encodeHistogram, recordMs } from '../../shared/histogram.ts'
+import { createHistogram, recordMs } from '../../shared/histogram.ts'
 import { BENCH_ORIGIN, ROUTES, type HandshakeJob, type Measurement } from '../../shared/protocol.ts'
 import { localAddress, nowSeconds, userClaims, type GeneratorContext } from '../context.ts'
 import { ErrorLog } from '../errors.ts'
-import { MeasureWindow, sleep, until } from '../window.ts'
+import { measurement } from '../measurement.ts'
+import { MeasureWindow, measureSteadyState, until } from '../window.ts'
 
 /**
  * The same handshake loop with the real `ws` client. Not used for capacity figures: it
@@ -48,13 +49,8 @@ export async function runWsHandshake (job: HandshakeJob, context: GeneratorConte
   }
 
   for (let i = 0; i < job.concurrency; i++) launch()
-  await sleep(Math.min(100, job.durationMs / 4))
-  const window = await MeasureWindow.open(spec.controlPort)
-  measuring = true
-  await sleep(job.durationMs)
-  measuring = false
-  const totals = await window.close()
+  const totals = await measureSteadyState(job.durationMs, async () => await MeasureWindow.open(spec.controlPort), (on) => { measuring = on })
   stopping = true
   await until(() => inFlight === 0, 10_000)
-  return { ops, ...totals, errors: errors.count, errorSamples: errors.samples, latency: encodeHistogram(histogram), extra: {} }
+  return measurement(ops, totals, errors, histogram, {})
 }
