@@ -3,6 +3,7 @@ import { createVerifier } from 'fast-jwt'
 import buildGetJwks from 'get-jwks'
 import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
 import type { Clock } from './clock.ts'
+import { isKeySetUrl } from './options.ts'
 import type { KeySource, SignatureVerifier } from './verifier.ts'
 
 export interface JwksSettings {
@@ -82,10 +83,8 @@ function algorithmOf (jwk: JsonWebKey & { alg?: unknown, use?: unknown, key_ops?
 export class JwksKeySource implements KeySource {
   readonly #settings: JwksSettings
   readonly #clock: Clock
-  readonly #jwks: ReturnType<typeof buildGetJwks>
-  readonly #domain: string
-  /** `#domain` as get-jwks keys its cache. */
-  readonly #domainKey: string
+  /** get-jwks for the set's URL: made at once for a configured URL, after discovery otherwise. */
+  #set: KeySet | Promise<KeySet | ErrorDefinition> | undefined
   readonly #keys = new Map<string, CachedKey>()
   /** Fetches under way, by `kid`: concurrent handshakes with one new key share one fetch. */
   readonly #pending = new Map<string, Promise<CachedKey | ErrorDefinition>>()
@@ -95,22 +94,36 @@ export class JwksKeySource implements KeySource {
   constructor (settings: JwksSettings, clock: Clock) {
     this.#settings = settings
     this.#clock = clock
-    let jwksPath: string | undefined
-    if (settings.url === undefined) {
-      this.#domain = settings.issuer
-    } else {
-      const url = new URL(settings.url)
-      this.#domain = `${url.origin}/`
-      // get-jwks reads an empty path as "none" and would fetch /.well-known/jwks.json instead.
-      jwksPath = `${url.pathname.slice(1)}${url.search}` || './'
+    this.#set = settings.url === undefined ? undefined : keySet(settings.url, settings)
+  }
+
+  /**
+   * The key set's URL through OpenID Connect discovery, done here rather than by get-jwks
+   * so that the document is checked: its `issuer` must be exactly the configured one
+   * (OpenID Connect Discovery §4.3) and its `jwks_uri` must be fetchable safely. A failed
+   * discovery is tried again at the next fetch.
+   */
+  async #discover (): Promise<KeySet | ErrorDefinition> {
+    const issuer = this.#settings.issuer
+    const location = `${issuer.endsWith('/') ? issuer : `${issuer}/`}.well-known/openid-configuration`
+    try {
+      const response = await fetch(location, { signal: AbortSignal.timeout(this.#settings.timeoutMs), redirect: 'error' })
+      if (!response.ok) return ERRORS.jwks_unavailable
+      const document = await response.json() as { issuer?: unknown, jwks_uri?: unknown } | null
+      if (document?.issuer !== issuer || !isKeySetUrl(document.jwks_uri)) return ERRORS.jwks_unavailable
+      return keySet(document.jwks_uri, this.#settings)
+    } catch {
+      return ERRORS.jwks_unavailable
     }
-    this.#domainKey = this.#domain.endsWith('/') ? this.#domain : `${this.#domain}/`
-    this.#jwks = buildGetJwks({
-      max: settings.maxKeys,
-      ttl: settings.cacheTtlMs,
-      providerDiscovery: settings.url === undefined,
-      ...(jwksPath === undefined ? {} : { jwksPath })
-    })
+  }
+
+  #keySet (): KeySet | Promise<KeySet | ErrorDefinition> {
+    if (this.#set === undefined) {
+      const discovered = this.#discover()
+      this.#set = discovered
+      discovered.then((result) => { this.#set = 'jwks' in result ? result : undefined }, () => { this.#set = undefined })
+    }
+    return this.#set
   }
 
   holds (kid: string): boolean {
@@ -163,24 +176,25 @@ export class JwksKeySource implements KeySource {
   #fetch (kid: string): Promise<CachedKey | ErrorDefinition> {
     const pending = this.#pending.get(kid)
     if (pending !== undefined) return pending
-    // Asked without `alg`: get-jwks would skip a key of another algorithm, and the token
-    // would read as unknown instead of as signed with the wrong algorithm.
-    const fetched = this.#jwks.getJwk({ domain: this.#domain, kid, alg: undefined as unknown as string })
-      .then((jwk) => this.#store(kid, jwk))
-      .catch((err: unknown) => {
+    const fetched = Promise.resolve(this.#keySet()).then(async (set) => {
+      if (!('jwks' in set)) return set
+      try {
+        // Asked without `alg`: get-jwks would skip a key of another algorithm, and the token
+        // would read as unknown instead of as signed with the wrong algorithm.
+        return this.#store(kid, await set.jwks.getJwk({ domain: set.domain, kid, alg: undefined as unknown as string }))
+      } catch (err) {
         if (!NOT_FOUND.has((err as { code?: unknown } | null)?.code)) return ERRORS.jwks_unavailable
         // The set no longer has this key: it was retired, so tokens it signed are refused.
         this.#keys.delete(kid)
         return ERRORS.token_signature_invalid
-      })
-      .finally(() => {
-        this.#pending.delete(kid)
+      } finally {
         // get-jwks would answer the next ask from its own cache, and after a failure from a
         // stale copy, even of a key its set has dropped: this cache alone decides.
-        const cacheKey = this.#jwks.generateCacheKey(undefined as unknown as string, kid, this.#domainKey)
-        this.#jwks.cache.delete(cacheKey)
-        this.#jwks.staleCache.delete(cacheKey)
-      })
+        const cacheKey = set.jwks.generateCacheKey(undefined as unknown as string, kid, set.domain)
+        set.jwks.cache.delete(cacheKey)
+        set.jwks.staleCache.delete(cacheKey)
+      }
+    }).finally(() => { this.#pending.delete(kid) })
     this.#pending.set(kid, fetched)
     return fetched
   }
@@ -212,6 +226,26 @@ export class JwksKeySource implements KeySource {
     const entry = { alg, verify, freshUntil, usableUntil: freshUntil + this.#settings.cacheTtlMs, nextRefresh: freshUntil }
     this.#keys.set(kid, entry)
     return entry
+  }
+}
+
+interface KeySet {
+  readonly jwks: ReturnType<typeof buildGetJwks>
+  /** The set's origin, as get-jwks keys its requests and cache (with a trailing slash). */
+  readonly domain: string
+}
+
+/** get-jwks for one key-set URL. */
+function keySet (url: string, settings: JwksSettings): KeySet {
+  const parsed = new URL(url)
+  return {
+    domain: `${parsed.origin}/`,
+    jwks: buildGetJwks({
+      max: settings.maxKeys,
+      ttl: settings.cacheTtlMs,
+      // get-jwks reads an empty path as "none" and would fetch /.well-known/jwks.json instead.
+      jwksPath: `${parsed.pathname.slice(1)}${parsed.search}` || './'
+    })
   }
 }
 

@@ -284,17 +284,23 @@ function isPem (key: string | Buffer): boolean {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
-/** Keys are fetched over TLS: a JWKS over plain HTTP could be swapped by anyone on the path. */
-function keySetUrl (option: string, value: unknown): string {
+/**
+ * Whether keys may be fetched from `value`: over TLS (a JWKS over plain HTTP could be
+ * swapped by anyone on the path), or plain HTTP on a loopback address, with no
+ * credentials or fragment in the URL. Also applied to a discovered `jwks_uri`.
+ */
+export function isKeySetUrl (value: unknown): value is string {
   let url: URL | undefined
   try {
     url = typeof value === 'string' ? new URL(value) : undefined
   } catch {}
-  if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) ||
-      url.username !== '' || url.password !== '' || url.hash !== '') {
-    fail(option, `must be an https: URL (http: only on a loopback address), got ${JSON.stringify(value)}`)
-  }
-  return value as string
+  return url !== undefined && (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) &&
+    url.username === '' && url.password === '' && url.hash === ''
+}
+
+function keySetUrl (option: string, value: unknown): string {
+  if (!isKeySetUrl(value)) fail(option, `must be an https: URL (http: only on a loopback address), got ${JSON.stringify(value)}`)
+  return value
 }
 
 function resolveJwks (jwks: WsAuthJwksOptions, issuers: readonly string[] | undefined): ResolvedJwks {
