@@ -199,15 +199,17 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     connectionCounter: config.connectionCounter,
     supersede (connectionId) {
       if (registry.get(connectionId)?.limit('connection_superseded') === undefined) {
-        publish({ type: 'close', selector: { connectionId }, code: 'connection_superseded' }).catch(publishFailed)
+        publish({ type: 'close', selector: { connectionId }, code: 'connection_superseded' }).catch(() => {})
       }
     }
   }
 
-  const publishFailed = (err: unknown): void => {
-    // Only the message: a store's error object may carry the command (and a token) it failed to send.
-    fastify.log.warn({ event: 'ws_auth.publish_failed', err: { message: (err as Error | null)?.message } }, 'could not publish a command to other instances')
+  /** A logger for a background task's failure, by message only: a store's error may carry a command, and so a token. */
+  const failed = (event: string, text: string) => (err: unknown): void => {
+    fastify.log.warn({ event, err: { message: (err as Error | null)?.message } }, text)
   }
+  const publishFailed = failed('ws_auth.publish_failed', 'could not publish a command to other instances')
+  /** Sends a command to the other instances, if the store is shared. Never rejects: a failure is logged. */
   const publish = async (command: ClusterCommand): Promise<void> => {
     try {
       await config.revocationStore.publish?.(command)
@@ -264,9 +266,9 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     revoked (revocation) { applyRevocation(revocation) },
     command (command) {
       if (command.type === 'close') closeLocal(command.selector, command.code, command.message)
-      else renewLocal(command.selector, command.token).catch(publishFailed)
+      else renewLocal(command.selector, command.token).catch(failed('ws_auth.remote_renew_failed', 'a renewal asked by another instance failed'))
     },
-    resync () { resync().catch(publishFailed) }
+    resync () { resync().catch(failed('ws_auth.resync_failed', 'the re-check of live connections failed')) }
   })
   const heartbeat = config.heartbeatIntervalMs > 0 ? new Heartbeat(config.heartbeatIntervalMs, () => registry.values()) : undefined
 
@@ -330,7 +332,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     close (selector, closeOptions = {}) {
       const code = closeOptions.code ?? 'credential_revoked'
       const closed = closeLocal(selector, code, closeOptions.message)
-      publish({ type: 'close', selector: { ...selector }, code, message: closeOptions.message }).catch(publishFailed)
+      publish({ type: 'close', selector: { ...selector }, code, message: closeOptions.message }).catch(() => {})
       return closed
     },
     async revoke (input) {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { ConnectionCounter, ConnectionLimitPolicy, ConnectionSlot, SlotGrant } from '../plugin/index.ts'
+import { InvalidOptionError } from '../plugin/errors.ts'
 import { assertReady } from './revocation-store.ts'
 import { ACQUIRE, REFRESH } from './scripts.ts'
 
@@ -49,10 +50,10 @@ export class RedisConnectionCounter implements ConnectionCounter {
 
   constructor (options: RedisConnectionCounterOptions) {
     if (options?.redis === undefined || typeof options.redis.defineCommand !== 'function') {
-      throw new TypeError('RedisConnectionCounter: options.redis must be an ioredis client')
+      throw new InvalidOptionError('redis', 'must be an ioredis client')
     }
     const leaseMs = options.leaseMs ?? 60_000
-    if (!Number.isInteger(leaseMs) || leaseMs < 3000) throw new TypeError('RedisConnectionCounter: options.leaseMs must be an integer of at least 3000 (ms)')
+    if (!Number.isInteger(leaseMs) || leaseMs < 3000) throw new InvalidOptionError('leaseMs', 'must be an integer of at least 3000 (ms)')
     this.#prefix = options.prefix ?? 'wsauth:'
     this.#leaseMs = leaseMs
     const redis = options.redis as ScriptedRedis

@@ -2,7 +2,8 @@ import { RedisConnectionCounter, type RedisConnectionCounterOptions } from './co
 import { RedisRevocationStore, type RedisStoreOptions } from './revocation-store.ts'
 
 export { RedisConnectionCounter, type RedisConnectionCounterOptions } from './connection-counter.ts'
-export { RedisRevocationStore, RedisUnavailableError, type RedisStoreOptions } from './revocation-store.ts'
+export { RedisUnavailableError } from './errors.ts'
+export { RedisRevocationStore, type RedisStoreOptions } from './revocation-store.ts'
 
 /**
  * Both shared stores on one ioredis client, to spread into the plugin's options:

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { ClusterCommand, Revocation, RevocationQuery, RevocationStore, StoreListener } from '../plugin/index.ts'
 import { decode, encode, type ChannelMessage } from './messages.ts'
+import { InvalidOptionError } from '../plugin/errors.ts'
+import { RedisUnavailableError } from './errors.ts'
 import { REVOKE } from './scripts.ts'
 
 export interface RedisStoreOptions {
@@ -29,14 +31,6 @@ const REVOKE_COMMAND = 'wsauthRevoke'
 
 type ScriptedRedis = Redis & Record<typeof REVOKE_COMMAND, (key: string, value: string, expiresAt: string, channel: string, message: string) => Promise<number>>
 
-export class RedisUnavailableError extends Error {
-  readonly code = 'FST_WS_AUTH_REDIS_UNAVAILABLE'
-  constructor (status: string) {
-    super(`Redis is not ready (status "${status}")`)
-    this.name = 'RedisUnavailableError'
-  }
-}
-
 /** Fails at once instead of letting ioredis queue the command until Redis is back. */
 export function assertReady (redis: Redis): void {
   if (redis.status !== 'ready') throw new RedisUnavailableError(redis.status)
@@ -62,11 +56,11 @@ export class RedisRevocationStore implements RevocationStore {
 
   constructor (options: RedisStoreOptions) {
     if (options?.redis === undefined || typeof options.redis.duplicate !== 'function') {
-      throw new TypeError('RedisRevocationStore: options.redis must be an ioredis client')
+      throw new InvalidOptionError('redis', 'must be an ioredis client')
     }
     const whenUnavailable = options.whenUnavailable ?? 'refuse'
     if (whenUnavailable !== 'refuse' && whenUnavailable !== 'allow') {
-      throw new TypeError('RedisRevocationStore: options.whenUnavailable must be "refuse" or "allow"')
+      throw new InvalidOptionError('whenUnavailable', 'must be "refuse" or "allow"')
     }
     this.#prefix = options.prefix ?? 'wsauth:'
     this.channel = `${this.#prefix}events`

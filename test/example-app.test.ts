@@ -4,15 +4,13 @@ import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildApp } from '../example-app/app.ts'
 import { ConfigError, loadConfig } from '../example-app/config.ts'
 import { UserStore } from '../example-app/users.ts'
 import { CloseCode, SUBPROTOCOL } from '../protocol/index.ts'
-import { bearer, connect, until, type TestClient } from './helpers.ts'
+import { bearer, connect, freePort, until, type TestClient } from './helpers.ts'
 
 interface Running { app: FastifyInstance, http: string, ws: string }
 
@@ -233,17 +231,6 @@ t.test('npm start: embedded defaults, a wscat-style session, graceful stop', asy
   t.notOk(output.includes(accessToken), 'the token never appears in the log')
   t.notOk(output.includes(accessToken.split('.')[2] as string), 'nor its signature')
 })
-
-/** A free loopback port, so a test can give the app its own Origin before it listens. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const port = (server.address() as AddressInfo).port
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** Starts the app on a known port with cookie mode on; `jar` keeps the cookies of one browser. */
 async function startWithOrigin (t: Test, env: Record<string, string> = {}, users?: UserStore): Promise<Running & { origin: string }> {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { ERRORS, ERROR_CODES } from '../protocol/index.ts'
 import * as exported from '../plugin/index.ts'
+import * as redisExported from '../redis/index.ts'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
@@ -27,10 +28,10 @@ t.test('the README error table equals protocol/ ERRORS', async (t) => {
   }
 })
 
-t.test('the README lists every register-time error code the plugin exports', async (t) => {
+t.test('the README lists every error code the plugin and fastify-ws-auth/redis export', async (t) => {
   const documented = table('| code | when |').map(([code]) => code).sort()
   type ErrorConstructor = new () => Error & { code: string }
-  const codes = (Object.values(exported) as unknown[])
+  const codes = ([...Object.values(exported), ...Object.values(redisExported)] as unknown[])
     .filter((value): value is ErrorConstructor => typeof value === 'function' && (value as ErrorConstructor).prototype instanceof Error)
     .map((ErrorType) => new ErrorType().code)
     .sort()

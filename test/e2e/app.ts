@@ -1,21 +1,9 @@
-import { once } from 'node:events'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { buildApp } from '../../example-app/app.ts'
 import { loadConfig } from '../../example-app/config.ts'
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const port = (server.address() as AddressInfo).port
-  server.close()
-  await once(server, 'close')
-  return port
-}
+import { freePort } from '../helpers.ts'
 
 /** The example app on its own port, its page's Origin allowed, with short-lived tokens. */
 export async function startApp (t: Test, env: Record<string, string> = {}): Promise<{ app: FastifyInstance, origin: string }> {

@@ -2,7 +2,8 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import t from 'tap'
 import { browserSkip, launch } from './browser.ts'
-import { freePort, logIn, renewals, startApp } from './app.ts'
+import { freePort } from '../helpers.ts'
+import { logIn, renewals, startApp } from './app.ts'
 
 t.test('the page in cookie mode, in a real Chromium', { skip: browserSkip }, async (t) => {
   const browser = await launch()

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { buildApp } from '../../example-app/app.ts'
 import { ConfigError, loadConfig } from '../../example-app/config.ts'
 import { CloseCode } from '../../protocol/index.ts'
-import { bearer, connect, secret, until, type TestClient } from '../helpers.ts'
+import { bearer, connect, freePort, secret, until, type TestClient } from '../helpers.ts'
 import { RedisServer, redisSkip } from './server.ts'
 
 interface Running { app: FastifyInstance, http: string, ws: string }
@@ -120,7 +120,7 @@ t.test('the example app on two instances sharing Redis', { skip: redisSkip }, as
   })
 
   t.test('npm run start:cluster: two instances behind one port share sessions and revocations', async (t) => {
-    const port = 20000 + Math.floor(Math.random() * 20000)
+    const port = await freePort()
     const child = spawn(process.execPath, ['--import', 'tsx', 'example-app/cluster.ts'], {
       env: { ...process.env, REDIS_URL: server.url, INSTANCES: '2', PORT: String(port), LOG_LEVEL: 'warn', TICK_INTERVAL: '100' },
       stdio: 'ignore'

@@ -1,0 +1,12 @@
+import createError from '@fastify/error'
+
+/**
+ * Thrown (or rejected) by the Redis stores when Redis is not ready: they fail at once
+ * instead of letting ioredis queue the command until Redis is back. The plugin turns it
+ * into `revocation_unavailable`; `revoke()` and `publish()` callers see it as is.
+ */
+export const RedisUnavailableError = createError<[status: string]>(
+  'FST_WS_AUTH_REDIS_UNAVAILABLE',
+  'fastify-ws-auth: Redis is not ready (status "%s")',
+  503
+)
