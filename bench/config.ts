@@ -25,6 +25,8 @@ export interface Mode {
    * (capacity) and the paced publication rate as a share of the in-process capacity (latency).
    */
   cluster: { instances: number, heldPerInstance: number, revocationsPerVisit: number, batch: number, subscribersPerInstance: number, window: number, pacedFraction: number, payloadBytes: number }
+  /** Only these variants (ids) and their baselines, when given (`--variants`): a focused A/B run. */
+  variants?: readonly string[]
   /** A round during which other processes used more than this many cores is repeated… */
   maxOtherLoadCores: number
   /** …at most this many times per scenario. */
@@ -109,11 +111,13 @@ export interface Options {
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 export const DEFAULT_OUT_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 
-const USAGE = `usage: npm run bench -- [--quick | --smoke] [--only a,b] [--out dir] [--note text] [--profile dir]
+const USAGE = `usage: npm run bench -- [--quick | --smoke] [--only a,b] [--variants a,b] [--rounds n] [--out dir] [--note text] [--profile dir]
   (default)   every scenario, ${MODES.full.rounds} rounds
   --quick     the same scenarios with fewer rounds and smaller holds, under five minutes
   --smoke     a few seconds, tiny sizes: only checks that the suite runs
   --only      scenario ids, comma-separated (see bench/README.md)
+  --variants  variant ids, comma-separated: only these (and their baselines) are visited
+  --rounds    rounds per scenario instead of the mode's
   --out       output directory (default bench/results)
   --note      a note recorded in the results, e.g. about other load on the machine
   --profile   write V8 CPU profiles of the server processes into this directory`
@@ -123,6 +127,8 @@ export function parseOptions (argv: readonly string[]): Options {
   let outDir = DEFAULT_OUT_DIR
   let only: string[] | undefined
   let profileDir: string | undefined
+  let variants: string[] | undefined
+  let rounds: number | undefined
   const notes: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -136,13 +142,20 @@ export function parseOptions (argv: readonly string[]): Options {
     else if (arg === '--full') mode = MODES.full
     else if (arg === '--out') outDir = value()
     else if (arg === '--only') only = value().split(',').map((id) => id.trim()).filter((id) => id !== '')
-    else if (arg === '--note') notes.push(value())
+    else if (arg === '--variants') variants = value().split(',').map((id) => id.trim()).filter((id) => id !== '')
+    else if (arg === '--rounds') {
+      rounds = Number(value())
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds takes an integer from 1 to 50\n${USAGE}`)
+    } else if (arg === '--note') notes.push(value())
     else if (arg === '--profile') profileDir = value()
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${USAGE}\n`)
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}\n${USAGE}`)
   }
-  const updateReadme = mode.name !== 'smoke' && outDir === DEFAULT_OUT_DIR && only === undefined
+  if (variants !== undefined) mode = { ...mode, variants }
+  if (rounds !== undefined) mode = { ...mode, rounds }
+  const partial = only !== undefined || variants !== undefined || rounds !== undefined
+  const updateReadme = mode.name !== 'smoke' && outDir === DEFAULT_OUT_DIR && !partial
   return { mode, outDir, only, notes, profileDir, updateReadme }
 }

@@ -65,7 +65,9 @@ export function checkClaims (payload: unknown, rules: ClaimRules, now: number): 
     if (!ok) return ERRORS.token_audience_invalid
   }
 
-  const deadline = exp * 1000 + rules.clockToleranceMs
+  // Whole ms (the protocol's integer `expiresAt`), rounded down: a fractional `exp` (RFC 7519
+  // allows one) or tolerance never moves the deadline later.
+  const deadline = Math.floor(exp * 1000 + rules.clockToleranceMs)
   if (now >= deadline) return ERRORS.token_expired
   if (nbf !== undefined && now < nbf * 1000 - rules.clockToleranceMs) return ERRORS.token_not_yet_valid
 

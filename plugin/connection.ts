@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { WebSocket } from 'ws'
 import {
   ERRORS, FrameType, MAX_TOKEN_LENGTH, isRenewFrame, parseJson, reservedTypeOf,
-  type AuthenticatedFrame, type ErrorCode, type ErrorDefinition, type RenewFrame
+  type ErrorCode, type ErrorDefinition, type RenewFrame
 } from '../protocol/index.ts'
 import { admit, type AdmissionContext } from './admission.ts'
 import type { Verdict } from './authorize.ts'
@@ -17,7 +17,7 @@ import type { ConnectionRegistry } from './registry.ts'
 import { revocationMatches, type Revocation, type RevocationQuery } from './revocation.ts'
 import { queryOf } from './revocation-tracker.ts'
 import { hook, type SocketHooks, kAfterSend, kBeforeSend, kClosed, kMessage, kPong } from './socket-hooks.ts'
-import { authErrorFrame, closeSocket, closeWithError, sendFrame } from './socket-io.ts'
+import { authErrorFrame, closeSocket, closeWithError, encodeAuthenticated, sendEncodedFrame, sendFrame } from './socket-io.ts'
 import { TokenBucket, type RateLimit } from './token-bucket.ts'
 import type { TokenVerifier, Verification, VerifiedCredential } from './verifier.ts'
 
@@ -212,15 +212,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     // filters protocol frames and late messages before any listener sees them.
     hook(socket, this)
     const now = this.#context.clock.now()
-    const frame: AuthenticatedFrame = {
-      type: FrameType.Authenticated,
-      connectionId: this.id,
-      subject: this.subject,
-      expiresAt: this.expiresAt,
-      expiresIn: Math.max(0, this.expiresAt - now)
-    }
-    if (this.sessionId !== undefined) frame.sessionId = this.sessionId
-    sendFrame(socket, frame)
+    const expiresAt = this.#credential.deadline
+    sendEncodedFrame(socket, encodeAuthenticated(this.id, this.subject, this.sessionId, expiresAt, remainingMs(expiresAt, now)))
     this.#schedule(now)
   }
 
@@ -299,7 +292,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   #sendRenewRequired (now: number): void {
     this.#renewRequiredSent = true
     const expiresAt = this.#credential.deadline
-    sendFrame(this.#socket, { type: FrameType.RenewRequired, expiresAt, expiresIn: Math.max(0, expiresAt - now) })
+    sendFrame(this.#socket, { type: FrameType.RenewRequired, expiresAt, expiresIn: remainingMs(expiresAt, now) })
     this.#log('debug', 'renew_required', { expiresAt }, 'renewal requested')
   }
 
@@ -388,7 +381,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#renewRequiredSent = false
     this.#schedule(now)
     const expiresAt = credential.deadline
-    const frame = { type: FrameType.Renewed, expiresAt, expiresIn: Math.max(0, expiresAt - now) } as const
+    const frame = { type: FrameType.Renewed, expiresAt, expiresIn: remainingMs(expiresAt, now) } as const
     sendFrame(this.#socket, id === undefined ? frame : { ...frame, id })
     this.#log('debug', 'renewed', { expiresAt }, 'websocket credential renewed')
     this.#context.metrics.renewed({ connectionId: this.id, subject: this.subject, latencyMs: this.#context.clock.now() - receivedAt })
@@ -419,8 +412,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#state = CLOSED
     this.#context.deadlines.cancel(this)
     this.#context.registry.remove(this)
-    this.#log('debug', 'closed', { closeCode: code }, 'websocket closed')
-    this.#context.metrics.closed({ connectionId: this.id, subject: this.subject, closeCode: code })
+    if (logs(this.#request.log, 'debug')) this.#log('debug', 'closed', { closeCode: code }, 'websocket closed')
+    this.#context.metrics.closed(this.id, this.subject, code)
     this.emit('close', code)
   }
 
@@ -428,6 +421,11 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const log = this.#request.log
     if (logs(log, level)) log[level]({ event: `ws_auth.${event}`, connectionId: this.id, subject: this.subject, ...fields }, message)
   }
+}
+
+/** `expiresIn`: whole ms, as the protocol's integer field requires, even from a clock that reads fractions. */
+function remainingMs (deadline: number, now: number): number {
+  return Math.max(0, Math.floor(deadline - now))
 }
 
 function idOf (frame: unknown): string | undefined {

@@ -41,7 +41,26 @@ export interface HandshakeContext extends AuthFrameContext {
   readonly connectionLimitPolicy: ConnectionLimitPolicy
 }
 
-const outcomes = new WeakMap<FastifyRequest, HandshakeOutcome>()
+/**
+ * Where the hook leaves its outcome for the handler: a request decoration (`null` on every
+ * request, see index.ts) rather than a WeakMap, whose ephemeron entries cost the garbage
+ * collector more than a field on an object that dies with the request anyway.
+ */
+export const kHandshakeOutcome = Symbol('fastify-ws-auth.handshakeOutcome')
+type WithOutcome = { [kHandshakeOutcome]: HandshakeOutcome | null }
+
+function setOutcome (request: FastifyRequest, outcome: HandshakeOutcome): void {
+  (request as unknown as WithOutcome)[kHandshakeOutcome] = outcome
+}
+
+function takeOutcome (request: FastifyRequest): HandshakeOutcome | null {
+  const holder = request as unknown as WithOutcome
+  const outcome = holder[kHandshakeOutcome]
+  holder[kHandshakeOutcome] = null
+  return outcome
+}
+
+const NO_CREDENTIAL: HandshakeOutcome = Object.freeze({})
 
 /**
  * Lets the upgrade proceed with the TCP socket corked: the 101 response, `authenticated`
@@ -100,7 +119,7 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
   const refuse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: ErrorDefinition): void => {
     logRefusal(context, request, error, 'handshake')
     if (tellOverSocket(request, error)) {
-      outcomes.set(request, { refusal: error })
+      setOutcome(request, { refusal: error })
       proceedCorked(request, done)
     } else {
       refuseWithStatus(reply, error)
@@ -113,7 +132,7 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
       refuse(request, reply, done, verdict)
       return
     }
-    outcomes.set(request, { credential, source, sequence })
+    setOutcome(request, { credential, source, sequence })
     proceedCorked(request, done)
   }
 
@@ -185,7 +204,7 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
 
     if (token === undefined) {
       if (route.authFrame) {
-        outcomes.set(request, {})
+        setOutcome(request, NO_CREDENTIAL)
         done()
       } else {
         refuse(request, reply, done, ERRORS.credential_missing)
@@ -278,7 +297,7 @@ export function createAuthenticatedHandler (handler: WebsocketHandler, route: Re
     const connection = new AuthenticatedConnection(socket, request, credential, source, route.authorize, context, slot?.connectionId)
     request.wsAuth = connection
     context.registry.add(connection)
-    context.metrics.accepted({ connectionId: connection.id, subject: connection.subject })
+    context.metrics.accepted(connection.id, connection.subject)
     connection.start()
     if (logs(request.log, 'info')) {
       request.log.info({
@@ -296,9 +315,8 @@ export function createAuthenticatedHandler (handler: WebsocketHandler, route: Re
   }
 
   return function wsAuthHandler (this: unknown, socket: WebSocket, request: FastifyRequest): unknown {
-    const outcome = outcomes.get(request)
-    outcomes.delete(request)
-    if (outcome === undefined) {
+    const outcome = takeOutcome(request)
+    if (outcome === null) {
       // Unreachable while the hook runs first; fail closed if a future change breaks that.
       closeWithError(socket, ERRORS.internal_error, context.closeTimeoutMs, context.clock)
       return undefined

@@ -15,7 +15,7 @@ import { systemClock } from './clock.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
-import { createAuthenticatedHandler, createHandshakeHook, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
+import { createAuthenticatedHandler, createHandshakeHook, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
 import { DeadlineQueue } from './deadlines.ts'
 import { Heartbeat } from './heartbeat.ts'
 import { JwksKeySource } from './jwks.ts'
@@ -352,6 +352,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   }
   fastify.decorate('wsAuth', api)
   fastify.decorateRequest('wsAuth', null as unknown as AuthenticatedConnection)
+  fastify.decorateRequest(kHandshakeOutcome, null)
 
   fastify.addHook('onClose', async () => {
     fastify.server.removeListener('upgrade', onUpgrade)

@@ -114,9 +114,11 @@ export class WsAuthMetrics {
     this.#connections = connections
   }
 
-  accepted (event: MetricsEvent): void {
+  // accepted and closed run once per connection: their event objects are built only when
+  // a channel has subscribers.
+  accepted (connectionId: string, subject: string): void {
     this.#accepted++
-    if (channels.accepted.hasSubscribers) channels.accepted.publish(event)
+    if (channels.accepted.hasSubscribers) channels.accepted.publish({ connectionId, subject } satisfies MetricsEvent)
   }
 
   refused (code: ErrorCode): void {
@@ -153,8 +155,8 @@ export class WsAuthMetrics {
     this.#limit(event.code, event)
   }
 
-  closed (event: MetricsEvent & { closeCode: number }): void {
-    if (channels.closed.hasSubscribers) channels.closed.publish(event)
+  closed (connectionId: string, subject: string, closeCode: number): void {
+    if (channels.closed.hasSubscribers) channels.closed.publish({ connectionId, subject, closeCode } satisfies MetricsEvent & { closeCode: number })
   }
 
   #limit (code: ErrorCode, event: MetricsEvent): void {

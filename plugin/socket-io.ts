@@ -9,6 +9,21 @@ export function sendFrame (socket: WebSocket, frame: ServerFrame): void {
   if (socket.readyState === WebSocket.OPEN) protoSend.call(socket, JSON.stringify(frame))
 }
 
+/** Sends a frame already encoded as JSON text. */
+export function sendEncodedFrame (socket: WebSocket, text: string): void {
+  if (socket.readyState === WebSocket.OPEN) protoSend.call(socket, text)
+}
+
+/**
+ * `authenticated` as JSON text, the same text `JSON.stringify` gives for the frame object.
+ * It goes out on every handshake, so it is written straight from its fields: strings
+ * through `JSON.stringify` (escaping), numbers as they print (finite, as the schema requires).
+ */
+export function encodeAuthenticated (connectionId: string, subject: string, sessionId: string | undefined, expiresAt: number, expiresIn: number): string {
+  const session = sessionId === undefined ? '' : `,"sessionId":${JSON.stringify(sessionId)}`
+  return `{"type":"${FrameType.Authenticated}","connectionId":${JSON.stringify(connectionId)},"subject":${JSON.stringify(subject)},"expiresAt":${expiresAt},"expiresIn":${expiresIn}${session}}`
+}
+
 export function authErrorFrame (error: ErrorDefinition, closing: boolean, message: string = error.message, id?: string): AuthErrorFrame {
   const frame: AuthErrorFrame = { type: FrameType.AuthError, code: error.code, message, closing, retry: error.retry }
   if (id !== undefined) frame.id = id

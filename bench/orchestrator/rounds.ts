@@ -24,6 +24,16 @@ export interface RoundsOptions {
   maxOtherLoadCores?: number
   /** …at most this many times per scenario. */
   maxRepeats?: number
+  /** Only these variants and their baselines (`--variants`); the others are not visited. */
+  variants?: readonly string[]
+}
+
+/** The variants a `--variants` list selects: those named, and the baselines their ratios need. */
+export function selectVariants<T extends { id: string, baseline?: string | undefined }> (variants: readonly T[], only: readonly string[] | undefined): T[] {
+  if (only === undefined) return [...variants]
+  const wanted = new Set(only)
+  for (const variant of variants) if (wanted.has(variant.id) && variant.baseline !== undefined) wanted.add(variant.baseline)
+  return variants.filter((variant) => wanted.has(variant.id))
 }
 
 /** Per variant, per round: the visits of that round (two: A B … B A). */
@@ -41,7 +51,8 @@ export function visitOrder<T> (variants: readonly T[]): T[] {
  * Warm-up (one visit per variant, discarded), then `rounds` rounds in A B … B A order.
  * Prints each round's figures as soon as it is done.
  */
-export async function runRounds (variants: readonly VariantPlan[], options: RoundsOptions): Promise<Samples> {
+export async function runRounds (all: readonly VariantPlan[], options: RoundsOptions): Promise<Samples> {
+  const variants = selectVariants(all, options.variants)
   const samples = new Samples(variants.map((variant) => [variant.id, []]))
   if (options.warmupMs > 0) {
     options.progress.line(`warm-up: ${variants.length} × ${options.warmupMs} ms`)
@@ -129,7 +140,8 @@ const rounded = (value: Spread | undefined, digits = 4): Spread | undefined => v
 /** Medians and spread over rounds, and each variant's ratio to its baseline within every round. */
 export function summarizeVariants (variants: readonly VariantPlan[], samples: Samples): VariantResult[] {
   const figures = new Map(variants.map((variant) => [variant.id, (samples.get(variant.id) ?? []).map(roundFigures)]))
-  return variants.map((variant) => {
+  // Variants left out by `--variants` have no samples and no row.
+  return variants.filter((variant) => samples.has(variant.id)).map((variant) => {
     const perRound = figures.get(variant.id) ?? []
     const all = (samples.get(variant.id) ?? []).flat()
     const result: VariantResult = {

@@ -15,7 +15,8 @@ const JWKS_ALGORITHMS: Partial<Record<string, ClientSpec['algorithm']>> = {
 export function clientSpec (server: ServerHandle, route: RouteName, overrides: Partial<ClientSpec> = {}): ClientSpec {
   const target = server.target
   return {
-    dialect: target === 'bare' ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
+    // The hand-written hook answers like bare: 101, then the route's own messages.
+    dialect: target === 'bare' || target === 'hook-hs256' ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
     port: server.port,
     controlPort: server.controlPort,
     route,

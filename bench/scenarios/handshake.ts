@@ -1,5 +1,5 @@
 import type { ClientSpec, HandshakeExpectation, HandshakeJob, Measurement, TargetName } from '../shared/protocol.ts'
-import { roundFigures, runRounds, type Samples, type VariantPlan } from '../orchestrator/rounds.ts'
+import { roundFigures, runRounds, selectVariants, type Samples, type VariantPlan } from '../orchestrator/rounds.ts'
 import { round } from '../shared/stats.ts'
 import { RATE_LIMITED_ADDRESS } from '../generator/context.ts'
 import { clientSpec } from './clients.ts'
@@ -40,7 +40,8 @@ async function handshakePlans (context: ScenarioContext, variants: readonly Hand
  */
 export async function runHandshakeRounds (context: ScenarioContext, variants: readonly HandshakeVariant[], unit: string): Promise<{ started: number, plans: VariantPlan[], samples: Samples }> {
   const started = context.progress.elapsedS
-  const plans = await handshakePlans(context, variants)
+  // Servers are started only for the variants a `--variants` run visits.
+  const plans = await handshakePlans(context, selectVariants(variants, context.mode.variants))
   const samples = await runRounds(plans, { ...context.mode, progress: context.progress, unit })
   return { started, plans, samples }
 }
@@ -48,6 +49,7 @@ export async function runHandshakeRounds (context: ScenarioContext, variants: re
 const VARIANTS: HandshakeVariant[] = [
   { id: 'bare', label: 'bare @fastify/websocket (same headers as plugin-hs256)', target: 'bare', expect: 'accepted' },
   { id: 'plugin-hs256', label: 'plugin, HS256 by subprotocol', target: 'plugin-hs256', baseline: 'bare', expect: 'accepted' },
+  { id: 'hook-hs256', label: 'hand-written onRequest hook: @fastify/jwt verify of the subprotocol token, nothing else', target: 'hook-hs256', baseline: 'bare', expect: 'accepted' },
   { id: 'plugin-es256', label: 'plugin, ES256 by subprotocol', target: 'plugin-es256', baseline: 'bare', expect: 'accepted' },
   { id: 'plugin-eddsa', label: 'plugin, EdDSA by subprotocol', target: 'plugin-eddsa', baseline: 'bare', expect: 'accepted' },
   { id: 'bare-cookie', label: 'bare @fastify/websocket (same headers as plugin-cookie)', target: 'bare', client: { credential: 'cookie' }, expect: 'accepted' },
@@ -74,7 +76,7 @@ export const handshakeScenario: Scenario = {
     context.progress.line(`ws client against bare: ${Math.round(ws.rate)} handshakes/s with the generator at ${Math.round(ws.generatorShare * 100)}% of its core (raw client: ${Math.round(raw.rate)}/s at ${Math.round(raw.generatorShare * 100)}%)`)
 
     return [resultFromRounds(this, plans, samples, context.mode.rounds, started, context.progress, {
-      compare: [['plugin-hs256 / socketio', 'plugin-hs256', 'socketio']],
+      compare: [['plugin-hs256 / socketio', 'plugin-hs256', 'socketio'], ['plugin-hs256 / hook-hs256', 'plugin-hs256', 'hook-hs256']],
       metrics: {
         wsClientRate: round(ws.rate),
         wsClientGeneratorCpuShare: round(ws.generatorShare, 3),

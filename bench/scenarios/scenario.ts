@@ -35,7 +35,7 @@ export function resultFromRounds (scenario: Pick<Scenario, 'id' | 'title' | 'uni
     description: scenario.description,
     status: 'ok',
     variants: summarizeVariants(variants, samples),
-    comparisons: [...(extra.comparisons ?? []), ...(extra.compare ?? []).map(([name, a, b]) => compareRates(name, a, b, samples))],
+    comparisons: [...(extra.comparisons ?? []), ...(extra.compare ?? []).filter(([, a, b]) => samples.has(a) && samples.has(b)).map(([name, a, b]) => compareRates(name, a, b, samples))],
     metrics: samples.repeated > 0 ? { ...extra.metrics, repeatedRounds: samples.repeated } : extra.metrics ?? {},
     notes: extra.notes ?? [],
     otherLoadCores: otherLoadCores(samples),

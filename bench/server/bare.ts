@@ -1,8 +1,10 @@
+import fastifyJwt from '@fastify/jwt'
 import fastifyWebsocket from '@fastify/websocket'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL } from '../../protocol/version.ts'
 import { fastifyTarget } from './fastify-target.ts'
 import { registerRoutes } from './routes.ts'
+import type { BenchKeys } from '../shared/protocol.ts'
 import type { RunningTarget } from './target.ts'
 
 /**
@@ -12,6 +14,39 @@ import type { RunningTarget } from './target.ts'
  */
 export async function startBare (): Promise<RunningTarget> {
   const app = Fastify({ logger: false })
+  await registerWebsocket(app)
+  registerRoutes(app, false)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return fastifyTarget(app)
+}
+
+/**
+ * The reference point for what verification alone costs: bare plus the `onRequest` hook an
+ * application would write by hand (the benchmark issue's "naive hook"): the token from the
+ * bearer subprotocol entry, `@fastify/jwt` verify, 401 if it fails. No rate limit, Origin
+ * check, revocation, registry, deadline or `authenticated` frame.
+ */
+export async function startHook (keys: BenchKeys): Promise<RunningTarget> {
+  const app = Fastify({ logger: false })
+  await app.register(fastifyJwt, { secret: keys.hmacSecret, verify: { algorithms: ['HS256'] } })
+  await registerWebsocket(app)
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers['sec-websocket-protocol'] ?? ''
+    const entry = header.split(',').map((part) => part.trim()).find((part) => part.startsWith(BEARER_SUBPROTOCOL_PREFIX))
+    try {
+      if (entry === undefined) throw new Error('no token')
+      app.jwt.verify(entry.slice(BEARER_SUBPROTOCOL_PREFIX.length))
+    } catch {
+      return await reply.code(401).send({ error: 'Unauthorized' })
+    }
+    return undefined
+  })
+  registerRoutes(app, false)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return fastifyTarget(app)
+}
+
+async function registerWebsocket (app: FastifyInstance): Promise<void> {
   await app.register(fastifyWebsocket, {
     options: {
       maxPayload: 1024 * 1024,
@@ -24,7 +59,4 @@ export async function startBare (): Promise<RunningTarget> {
       }
     }
   })
-  registerRoutes(app, false)
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return fastifyTarget(app)
 }

@@ -5,6 +5,8 @@
 
 /** A server process under test. */
 export type TargetName = 'bare' | 'plugin-hs256' | 'plugin-es256' | 'plugin-eddsa' | 'plugin-cookie' | 'socketio' | 'app'
+  /** Bare plus the hook an application would write by hand: @fastify/jwt verifies the bearer subprotocol, nothing else. */
+  | 'hook-hs256'
   /** The plugin (HS256) with the Redis stores, one of several instances sharing a redis-server (server/redis.ts). */
   | 'plugin-redis'
   /** The plugin verifying with keys from a JWKS (`verify.jwks`), served by a tiny server in the same process (server/jwks.ts). */

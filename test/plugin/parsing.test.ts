@@ -1,4 +1,5 @@
 import { parseCookie } from 'cookie'
+import fc from 'fast-check'
 import t from 'tap'
 import { ERRORS } from '../../protocol/index.ts'
 import { CookieCredential, tokenFromSubprotocols } from '../../plugin/credential.ts'
@@ -25,9 +26,48 @@ t.test('subprotocol credential', async (t) => {
     ['space inside an entry', 'wsauth.v1, wsauth.bearer.a b.c', ERRORS.subprotocol_invalid],
     ['empty entry', `wsauth.v1, , wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
     ['empty token', 'wsauth.v1, wsauth.bearer.', ERRORS.token_malformed],
-    ['oversized token', `wsauth.v1, wsauth.bearer.${'a'.repeat(101)}`, ERRORS.token_too_large]
+    ['oversized token', `wsauth.v1, wsauth.bearer.${'a'.repeat(101)}`, ERRORS.token_too_large],
+    ['tabs as whitespace', `\twsauth.v1 ,\twsauth.bearer.${JWT}\t`, JWT],
+    ['trailing comma', `wsauth.v1, wsauth.bearer.${JWT},`, ERRORS.subprotocol_invalid],
+    ['leading comma', `,wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['a no-break space is not whitespace here', `\u00a0wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['non-ASCII in an entry', `wsauth.v1, wsauth.bearer.${JWT}é`, ERRORS.subprotocol_invalid],
+    ['the prefix inside another entry', 'wsauth.v1, x-wsauth.bearer.abc', ERRORS.token_malformed],
+    ['the prefix without its dot is no bearer entry', 'wsauth.v1, wsauth.bearer', undefined],
+    ['duplicate with different whitespace', `chat,\tchat , wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid]
   ]
   for (const [name, header, expected] of cases) t.equal(tokenFromSubprotocols(header, 100), expected, name)
+})
+
+// The reading before it became one pass by index (split, trim, a regular expression per
+// entry), kept as the oracle: on headers of ASCII with SP and HTAB as whitespace both agree.
+function referenceTokenFromSubprotocols (header: string | undefined, maxTokenLength: number): unknown {
+  if (header === undefined || !header.includes('wsauth.bearer.')) return undefined
+  const entries = header.split(',').map((entry) => entry.replace(/^[ \t]+|[ \t]+$/g, ''))
+  let token: string | undefined
+  let offersVersion = false
+  for (const entry of entries) {
+    if (entry.startsWith('wsauth.bearer.')) {
+      if (token !== undefined) return ERRORS.credential_ambiguous
+      token = entry.slice('wsauth.bearer.'.length)
+      if (token.length > maxTokenLength) return ERRORS.token_too_large
+    } else if (entry === 'wsauth.v1') {
+      if (offersVersion) return ERRORS.subprotocol_invalid
+      offersVersion = true
+    }
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(entry)) return ERRORS.subprotocol_invalid
+  }
+  if (new Set(entries).size !== entries.length) return ERRORS.subprotocol_invalid
+  if (!offersVersion) return ERRORS.subprotocol_invalid
+  if (token === undefined || token.length === 0) return ERRORS.token_malformed
+  return token
+}
+
+t.test('subprotocol credential agrees with the reference reading', async (t) => {
+  const piece = fc.constantFrom('wsauth.v1', 'wsauth.bearer.', 'wsauth.bearer.a.b.c', `wsauth.bearer.${JWT}`, 'chat', 'x', '', ' ', '\t', '"', 'wsauth.bearer', 'é')
+  const header = fc.array(fc.array(piece, { maxLength: 3 }).map((parts) => parts.join('')), { minLength: 1, maxLength: 5 }).map((entries) => entries.join(','))
+  fc.assert(fc.property(header, (h) => tokenFromSubprotocols(h, 40) === referenceTokenFromSubprotocols(h, 40)), { seed: 20261125, numRuns: 5000 })
+  t.pass('5,000 generated headers')
 })
 
 t.test('cookie credential', async (t) => {
