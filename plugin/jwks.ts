@@ -1,8 +1,8 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { createVerifier } from 'fast-jwt'
-import buildGetJwks from 'get-jwks'
 import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
 import type { Clock } from './clock.ts'
+import { fetchJson } from './fetch-json.ts'
 import { isKeySetUrl } from './options.ts'
 import type { KeySource, SignatureVerifier } from './verifier.ts'
 
@@ -37,10 +37,6 @@ const KEY_TYPES: Readonly<Record<string, { type: string, curve?: string }>> = {
 // Below this an RSA signature is forgeable in practice (RFC 7518 §3.3 requires 2048).
 const MIN_RSA_BITS = 2048
 
-// get-jwks' codes for a set that was read and lacks the key (or has none); any other
-// failure means the set could not be fetched or read, which must not pass for a bad token.
-const NOT_FOUND: ReadonlySet<unknown> = new Set(['JWK_NOT_FOUND', 'NO_JWKS'])
-
 interface CachedKey {
   readonly alg: string
   readonly verify: SignatureVerifier
@@ -74,7 +70,7 @@ function algorithmOf (jwk: JsonWebKey & { alg?: unknown, use?: unknown, key_ops?
 }
 
 /**
- * The keys of one issuer's JWKS, fetched with get-jwks and kept, by `kid`, as ready
+ * The keys of one issuer's JWKS, fetched (fetch-json.ts) and kept, by `kid`, as ready
  * fast-jwt verifiers: a token whose key is cached is verified synchronously, as cheaply
  * as with a static key. Only a key that is not cached costs a fetch, and a `kid` the
  * cache does not know triggers at most one fetch per `refetchIntervalMs`, so tokens with
@@ -83,8 +79,8 @@ function algorithmOf (jwk: JsonWebKey & { alg?: unknown, use?: unknown, key_ops?
 export class JwksKeySource implements KeySource {
   readonly #settings: JwksSettings
   readonly #clock: Clock
-  /** get-jwks for the set's URL: made at once for a configured URL, after discovery otherwise. */
-  #set: KeySet | Promise<KeySet | ErrorDefinition> | undefined
+  /** The set's URL: configured, or found by discovery (under way while a promise). */
+  #set: string | Promise<string | ErrorDefinition> | undefined
   readonly #keys = new Map<string, CachedKey>()
   /** Fetches under way, by `kid`: concurrent handshakes with one new key share one fetch. */
   readonly #pending = new Map<string, Promise<CachedKey | ErrorDefinition>>()
@@ -94,34 +90,31 @@ export class JwksKeySource implements KeySource {
   constructor (settings: JwksSettings, clock: Clock) {
     this.#settings = settings
     this.#clock = clock
-    this.#set = settings.url === undefined ? undefined : keySet(settings.url, settings)
+    this.#set = settings.url
   }
 
   /**
-   * The key set's URL through OpenID Connect discovery, done here rather than by get-jwks
-   * so that the document is checked: its `issuer` must be exactly the configured one
-   * (OpenID Connect Discovery §4.3) and its `jwks_uri` must be fetchable safely. A failed
-   * discovery is tried again at the next fetch.
+   * The key set's URL through OpenID Connect discovery. The document is checked: its
+   * `issuer` must be exactly the configured one (OpenID Connect Discovery §4.3) and its
+   * `jwks_uri` must be fetchable safely. A failed discovery is tried again at the next fetch.
    */
-  async #discover (): Promise<KeySet | ErrorDefinition> {
+  async #discover (): Promise<string | ErrorDefinition> {
     const issuer = this.#settings.issuer
     const location = `${issuer.endsWith('/') ? issuer : `${issuer}/`}.well-known/openid-configuration`
     try {
-      const response = await fetch(location, { signal: AbortSignal.timeout(this.#settings.timeoutMs), redirect: 'error' })
-      if (!response.ok) return ERRORS.jwks_unavailable
-      const document = await response.json() as { issuer?: unknown, jwks_uri?: unknown } | null
+      const document = await fetchJson(location, this.#settings.timeoutMs, this.#clock) as { issuer?: unknown, jwks_uri?: unknown } | null
       if (document?.issuer !== issuer || !isKeySetUrl(document.jwks_uri)) return ERRORS.jwks_unavailable
-      return keySet(document.jwks_uri, this.#settings)
+      return document.jwks_uri
     } catch {
       return ERRORS.jwks_unavailable
     }
   }
 
-  #keySet (): KeySet | Promise<KeySet | ErrorDefinition> {
+  #keySetUrl (): string | Promise<string | ErrorDefinition> {
     if (this.#set === undefined) {
       const discovered = this.#discover()
       this.#set = discovered
-      discovered.then((result) => { this.#set = 'jwks' in result ? result : undefined }, () => { this.#set = undefined })
+      discovered.then((result) => { this.#set = typeof result === 'string' ? result : undefined }, () => { this.#set = undefined })
     }
     return this.#set
   }
@@ -176,24 +169,24 @@ export class JwksKeySource implements KeySource {
   #fetch (kid: string): Promise<CachedKey | ErrorDefinition> {
     const pending = this.#pending.get(kid)
     if (pending !== undefined) return pending
-    const fetched = Promise.resolve(this.#keySet()).then(async (set) => {
-      if (!('jwks' in set)) return set
+    const fetched = Promise.resolve(this.#keySetUrl()).then(async (url) => {
+      if (typeof url !== 'string') return url
+      let document: unknown
       try {
-        // Asked without `alg`: get-jwks would skip a key of another algorithm, and the token
-        // would read as unknown instead of as signed with the wrong algorithm.
-        return this.#store(kid, await set.jwks.getJwk({ domain: set.domain, kid, alg: undefined as unknown as string }))
-      } catch (err) {
-        if (!NOT_FOUND.has((err as { code?: unknown } | null)?.code)) return ERRORS.jwks_unavailable
-        // The set no longer has this key: it was retired, so tokens it signed are refused.
+        document = await fetchJson(url, this.#settings.timeoutMs, this.#clock)
+      } catch {
+        return ERRORS.jwks_unavailable
+      }
+      // Anything but a JWKS means the set could not be read, which must not pass for a bad token.
+      const keys = (document as { keys?: unknown } | null)?.keys
+      if (!Array.isArray(keys)) return ERRORS.jwks_unavailable
+      const jwk = keys.find((candidate: unknown) => typeof candidate === 'object' && candidate !== null && (candidate as { kid?: unknown }).kid === kid) as Record<string, unknown> | undefined
+      if (jwk === undefined) {
+        // The set does not have this key (any more): it was retired, so tokens it signed are refused.
         this.#keys.delete(kid)
         return ERRORS.token_signature_invalid
-      } finally {
-        // get-jwks would answer the next ask from its own cache, and after a failure from a
-        // stale copy, even of a key its set has dropped: this cache alone decides.
-        const cacheKey = set.jwks.generateCacheKey(undefined as unknown as string, kid, set.domain)
-        set.jwks.cache.delete(cacheKey)
-        set.jwks.staleCache.delete(cacheKey)
       }
+      return this.#store(kid, jwk)
     }).finally(() => { this.#pending.delete(kid) })
     this.#pending.set(kid, fetched)
     return fetched
@@ -226,26 +219,6 @@ export class JwksKeySource implements KeySource {
     const entry = { alg, verify, freshUntil, usableUntil: freshUntil + this.#settings.cacheTtlMs, nextRefresh: freshUntil }
     this.#keys.set(kid, entry)
     return entry
-  }
-}
-
-interface KeySet {
-  readonly jwks: ReturnType<typeof buildGetJwks>
-  /** The set's origin, as get-jwks keys its requests and cache (with a trailing slash). */
-  readonly domain: string
-}
-
-/** get-jwks for one key-set URL. */
-function keySet (url: string, settings: JwksSettings): KeySet {
-  const parsed = new URL(url)
-  return {
-    domain: `${parsed.origin}/`,
-    jwks: buildGetJwks({
-      max: settings.maxKeys,
-      ttl: settings.cacheTtlMs,
-      // get-jwks reads an empty path as "none" and would fetch /.well-known/jwks.json instead.
-      jwksPath: `${parsed.pathname.slice(1)}${parsed.search}` || './'
-    })
   }
 }
 

@@ -1,6 +1,6 @@
 import { constants, createPrivateKey, sign as cryptoSign, type JsonWebKey } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { nowSeconds, secret } from '../helpers.ts'
 
@@ -15,17 +15,33 @@ export class JwksServer {
   fetches = 0
   /** While set, requests are accepted and never answered. */
   hang = false
+  /** While set, answers with this instead of the key set: a redirect, a huge or a foreign document. */
+  answer: ((res: ServerResponse) => void) | undefined
   /** Resolves the next time a request arrives. */
   #arrived: Array<() => void> = []
+  /** Resolves when a request is abandoned by its client before an answer. */
+  #abandoned: Array<() => void> = []
   url = ''
 
   constructor () {
-    this.#server = createServer((_req, res) => {
+    this.#server = createServer((req, res) => {
       this.fetches++
       for (const wake of this.#arrived.splice(0)) wake()
+      res.on('close', () => {
+        if (!res.writableFinished) for (const wake of this.#abandoned.splice(0)) wake()
+      })
       if (this.hang) return
+      if (this.answer !== undefined) {
+        this.answer(res)
+        return
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.keys }))
     })
+  }
+
+  /** Resolves when the next unanswered request is given up by the client. */
+  nextAbandoned (): Promise<void> {
+    return new Promise((resolve) => { this.#abandoned.push(resolve) })
   }
 
   async start (): Promise<this> {

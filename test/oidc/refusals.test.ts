@@ -1,8 +1,9 @@
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import t, { type Test } from 'tap'
 import type { WsAuthOptions } from '../../plugin/index.ts'
 import { bearer, connect, secret } from '../helpers.ts'
-import { JwksServer, headerOf, payloadOf, signWithJwk } from './jwks-server.ts'
+import { JwksServer, headerOf, payloadOf, publicJwk, signWithJwk } from './jwks-server.ts'
 import { OTHER_RESOURCE, RESOURCE, signingKey, startIssuer, trustingVerify } from './provider.ts'
 import { clockedServer } from './resource-server.ts'
 
@@ -152,9 +153,41 @@ t.test('a JWKS that never answers: the handshake fails with handshake_timeout af
   const key = signingKey('ES256')
   const token = signWithJwk(key, { alg: 'ES256', typ: 'at+jwt', kid: key.kid }, { iss: issuerUrl, aud: RESOURCE, sub: 'alice' })
   const arrived = keys.nextRequest()
+  const abandoned = keys.nextAbandoned()
   const client = connect(s.url, bearer(token))
   await arrived
   s.tick(2 * S - 1)
   s.tick(1)
   t.match(await client.refused, { status: 503, body: { code: 'handshake_timeout' } })
+  await abandoned
+  t.pass('the key-set request itself was given up at the same deadline, not left open')
+})
+
+t.test('a key set that redirects, is too large or is not a JWKS: jwks_unavailable, nothing followed', async (t) => {
+  const keys = await new JwksServer().start()
+  t.after(() => keys.close())
+  const elsewhere = await new JwksServer().start()
+  t.after(() => elsewhere.close())
+  const key = signingKey('ES256')
+  elsewhere.keys = [publicJwk(key)]
+  const issuerUrl = 'https://issuer.example'
+  const token = signWithJwk(key, { alg: 'ES256', typ: 'at+jwt', kid: key.kid }, { iss: issuerUrl, aud: RESOURCE, sub: 'alice' })
+  const answers: Array<[string, (res: ServerResponse) => void]> = [
+    ['a redirect to a set that has the key', (res) => { res.writeHead(302, { location: elsewhere.url }).end() }],
+    ['a document over 256 KiB', (res) => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [], padding: 'x'.repeat(300 * 1024) })) }],
+    ['a document over 256 KiB without content-length', (res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+      res.write(`{"keys":[],"padding":"${'x'.repeat(200 * 1024)}`)
+      res.end(`${'x'.repeat(100 * 1024)}"}`)
+    }],
+    ['a JSON document without keys', (res) => { res.writeHead(200, { 'content-type': 'application/json' }).end('{"issuer":"https://issuer.example"}') }],
+    ['not JSON', (res) => { res.writeHead(200, { 'content-type': 'text/html' }).end('<html>') }]
+  ]
+  for (const [name, answer] of answers) {
+    keys.answer = answer
+    // A fresh server each time: an unknown kid is fetched at most once per refetch interval.
+    const s = await resourceServer(t, { issuer: issuerUrl, jwksUrl: keys.url })
+    t.match(await refusedWith(s.url, token), { status: 503, body: { code: 'jwks_unavailable' } }, name)
+  }
+  t.equal(elsewhere.fetches, 0, 'the redirect was not followed')
 })
