@@ -15,6 +15,13 @@ export interface RedisConnectionCounterOptions {
    * that crashed stop counting within one lease. @default 60000
    */
   leaseMs?: number
+  /**
+   * When Redis cannot answer a handshake's `acquire`: `refuse` (the plugin refuses with
+   * `revocation_unavailable`) or `allow` (the connection is let in without a slot: the
+   * per-subject limit is not enforced for it, and it does not count once Redis is back),
+   * as with `RedisStoreOptions.whenUnavailable`. @default 'refuse'
+   */
+  whenUnavailable?: 'refuse' | 'allow'
 }
 
 const ACQUIRE_COMMAND = 'wsauthAcquire'
@@ -42,6 +49,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
   readonly #redis: ScriptedRedis
   readonly #prefix: string
   readonly #leaseMs: number
+  readonly #allow: boolean
   readonly #held = new Map<string, Held>()
   /** Slots being acquired, and those of them released before the answer came. */
   readonly #pending = new Set<string>()
@@ -54,6 +62,9 @@ export class RedisConnectionCounter implements ConnectionCounter {
     }
     const leaseMs = options.leaseMs ?? 60_000
     if (!Number.isInteger(leaseMs) || leaseMs < 3000) throw new InvalidOptionError('leaseMs', 'must be an integer of at least 3000 (ms)')
+    const whenUnavailable = options.whenUnavailable ?? 'refuse'
+    if (whenUnavailable !== 'refuse' && whenUnavailable !== 'allow') throw new InvalidOptionError('whenUnavailable', 'must be "refuse" or "allow"')
+    this.#allow = whenUnavailable === 'allow'
     this.#prefix = options.prefix ?? 'wsauth:'
     this.#leaseMs = leaseMs
     const redis = options.redis as ScriptedRedis
@@ -70,12 +81,20 @@ export class RedisConnectionCounter implements ConnectionCounter {
   }
 
   async acquire (slot: ConnectionSlot, limit: { max: number, policy: ConnectionLimitPolicy }): Promise<SlotGrant> {
-    assertReady(this.#redis)
+    if (this.#redis.status !== 'ready') {
+      // Granted without a slot: nothing is held, so release has nothing to give back.
+      if (this.#allow) return { granted: true }
+      assertReady(this.#redis)
+    }
     const key = `${this.#prefix}connections:${slot.subject}`
     this.#pending.add(slot.connectionId)
     let answer: [0] | [1, string, string?]
     try {
       answer = await this.#redis[ACQUIRE_COMMAND](key, slot.connectionId, String(limit.max), limit.policy, String(this.#leaseMs))
+    } catch (err) {
+      this.#cancelled.delete(slot.connectionId)
+      if (this.#allow) return { granted: true }
+      throw err
     } finally {
       this.#pending.delete(slot.connectionId)
     }

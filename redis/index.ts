@@ -9,7 +9,7 @@ export { RedisRevocationStore, type RedisStoreOptions } from './revocation-store
  * Both shared stores on one ioredis client, to spread into the plugin's options:
  * `fastify.register(fastifyWsAuth, { verify, ...redisStores({ redis }) })`.
  */
-export function redisStores (options: RedisStoreOptions & Pick<RedisConnectionCounterOptions, 'leaseMs'>): {
+export function redisStores (options: RedisStoreOptions & Pick<RedisConnectionCounterOptions, 'leaseMs' | 'whenUnavailable'>): {
   revocationStore: RedisRevocationStore
   connectionCounter: RedisConnectionCounter
 } {

@@ -233,12 +233,20 @@ t.test('RedisConnectionCounter against a real redis-server', { skip: redisSkip }
     t.equal(await redis.exists(`${prefix}connections:u`, `${prefix}connections:w`), 0)
   })
 
-  t.test('Redis unreachable: acquire fails (the plugin refuses the handshake)', async (t) => {
+  t.test('Redis unreachable: acquire fails (the plugin refuses the handshake), or grants without a slot with whenUnavailable "allow"', async (t) => {
     const gone = server.client({ lazyConnect: true })
     t.teardown(() => { gone.disconnect() })
     const c = new RedisConnectionCounter({ redis: gone })
     counters.push(c)
     await t.rejects(c.acquire(slot('u'), { max: 1, policy: 'refuse' }), RedisUnavailableError)
+    const open = new RedisConnectionCounter({ redis: gone, whenUnavailable: 'allow' })
+    counters.push(open)
+    const first = slot('u')
+    t.same(await open.acquire(first, { max: 1, policy: 'refuse' }), { granted: true })
+    t.same(await open.acquire(slot('u'), { max: 1, policy: 'refuse' }), { granted: true }, 'past the limit: the limit is not enforced while Redis is gone')
+    t.equal(open.size, 0, 'no slot is held for them')
+    await open.release(first)
     t.throws(() => new RedisConnectionCounter({ redis, leaseMs: 10 }), /leaseMs/)
+    t.throws(() => new RedisConnectionCounter({ redis, whenUnavailable: 'maybe' as 'allow' }), /whenUnavailable/)
   })
 })
