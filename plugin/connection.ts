@@ -157,7 +157,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const wasOpen = this.#closeWith(ERRORS.credential_revoked)
     if (wasOpen) {
       this.#log('info', 'revoked', {}, 'websocket credential revoked; closing')
-      this.#context.metrics.revoked({ connectionId: this.id, subject: this.subject })
+      this.#context.metrics.revoked(this.id, this.subject)
     }
     return wasOpen
   }
@@ -167,7 +167,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const wasOpen = this.#closeWith(ERRORS[code])
     if (wasOpen) {
       this.#log('info', 'limited', { code }, 'websocket closed by a limit')
-      this.#context.metrics.limited({ connectionId: this.id, subject: this.subject, code })
+      this.#context.metrics.limited(this.id, this.subject, code)
     }
     return wasOpen
   }
@@ -293,14 +293,14 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#renewRequiredSent = true
     const expiresAt = this.#credential.deadline
     sendFrame(this.#socket, { type: FrameType.RenewRequired, expiresAt, expiresIn: remainingMs(expiresAt, now) })
-    this.#log('debug', 'renew_required', { expiresAt }, 'renewal requested')
+    if (this.#logs('debug')) this.#log('debug', 'renew_required', { expiresAt }, 'renewal requested')
   }
 
   #expire (): void {
     const lateMs = this.#context.clock.now() - this.#credential.deadline
     if (this.#closeWith(ERRORS.credential_expired)) {
       this.#log('info', 'expired', { lateMs }, 'websocket credential expired; closing')
-      this.#context.metrics.expired({ connectionId: this.id, subject: this.subject, lateMs })
+      this.#context.metrics.expired(this.id, this.subject, lateMs)
     }
   }
 
@@ -383,8 +383,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     const expiresAt = credential.deadline
     const frame = { type: FrameType.Renewed, expiresAt, expiresIn: remainingMs(expiresAt, now) } as const
     sendFrame(this.#socket, id === undefined ? frame : { ...frame, id })
-    this.#log('debug', 'renewed', { expiresAt }, 'websocket credential renewed')
-    this.#context.metrics.renewed({ connectionId: this.id, subject: this.subject, latencyMs: this.#context.clock.now() - receivedAt })
+    if (this.#logs('debug')) this.#log('debug', 'renewed', { expiresAt }, 'websocket credential renewed')
+    this.#context.metrics.renewed(this.id, this.subject, this.#context.clock.now() - receivedAt)
     this.emit('renewed', credential.claims as WsAuthClaims)
     return undefined
   }
@@ -394,7 +394,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#failures++
     sendFrame(this.#socket, authErrorFrame(error, false, error.message, id))
     this.#log('info', 'renewal_refused', { code: error.code, failures: this.#failures }, 'websocket renewal refused')
-    this.#context.metrics.renewalRefused({ connectionId: this.id, subject: this.subject, code: error.code })
+    this.#context.metrics.renewalRefused(this.id, this.subject, error.code)
     this.emit('renewalRefused', error.code)
     if (this.#failures >= this.#context.maxRenewalFailures) this.#closeWith(ERRORS.renewal_attempts_exceeded)
   }
@@ -412,11 +412,19 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     this.#state = CLOSED
     this.#context.deadlines.cancel(this)
     this.#context.registry.remove(this)
-    if (logs(this.#request.log, 'debug')) this.#log('debug', 'closed', { closeCode: code }, 'websocket closed')
+    if (this.#logs('debug')) this.#log('debug', 'closed', { closeCode: code }, 'websocket closed')
     this.#context.metrics.closed(this.id, this.subject, code)
     this.emit('close', code)
   }
 
+  #logs (level: 'info' | 'debug'): boolean {
+    return logs(this.#request.log, level)
+  }
+
+  /**
+   * Debug events come once per connection or renewal: their callers ask {@link #logs}
+   * first, so that their `fields` are not even built while debug is off.
+   */
   #log (level: 'info' | 'debug', event: string, fields: Record<string, unknown>, message: string): void {
     const log = this.#request.log
     if (logs(log, level)) log[level]({ event: `ws_auth.${event}`, connectionId: this.id, subject: this.subject, ...fields }, message)

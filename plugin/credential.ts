@@ -65,11 +65,15 @@ export function tokenFromSubprotocols (header: string | undefined, maxTokenLengt
   return token
 }
 
-/** Whether an entry is offered twice (RFC 6455 §4.1 forbids it); only asked when there are more than two. */
+/**
+ * Whether an entry is offered twice (RFC 6455 §4.1 forbids it); only asked when there are
+ * more than two, after every entry passed the token check, so `trim()` removes exactly the
+ * SP and HTAB around each (any other whitespace would have failed that check).
+ */
 function hasRepeatedEntry (header: string): boolean {
   const seen = new Set<string>()
   for (const entry of header.split(',')) {
-    const trimmed = entry.replace(/^[ \t]+|[ \t]+$/g, '')
+    const trimmed = entry.trim()
     if (seen.has(trimmed)) return true
     seen.add(trimmed)
   }

@@ -114,8 +114,8 @@ export class WsAuthMetrics {
     this.#connections = connections
   }
 
-  // accepted and closed run once per connection: their event objects are built only when
-  // a channel has subscribers.
+  // Called once per connection, renewal or refusal: each event object is built only when
+  // its channel has subscribers.
   accepted (connectionId: string, subject: string): void {
     this.#accepted++
     if (channels.accepted.hasSubscribers) channels.accepted.publish({ connectionId, subject } satisfies MetricsEvent)
@@ -123,46 +123,49 @@ export class WsAuthMetrics {
 
   refused (code: ErrorCode): void {
     bump(this.#refused, code)
-    if (channels.refused.hasSubscribers) channels.refused.publish({ code })
-    this.#limit(code, {})
+    if (channels.refused.hasSubscribers) channels.refused.publish({ code } satisfies MetricsEvent)
+    this.#limit(code, undefined, undefined)
   }
 
-  renewed (event: MetricsEvent & { latencyMs: number }): void {
+  renewed (connectionId: string, subject: string, latencyMs: number): void {
     this.#renewed++
-    this.#renewalLatency.observe(event.latencyMs)
-    if (channels.renewed.hasSubscribers) channels.renewed.publish(event)
+    this.#renewalLatency.observe(latencyMs)
+    if (channels.renewed.hasSubscribers) channels.renewed.publish({ connectionId, subject, latencyMs } satisfies MetricsEvent)
   }
 
-  renewalRefused (event: MetricsEvent & { code: ErrorCode }): void {
-    bump(this.#renewalRefused, event.code)
-    if (channels.renewalRefused.hasSubscribers) channels.renewalRefused.publish(event)
-    this.#limit(event.code, event)
+  renewalRefused (connectionId: string, subject: string, code: ErrorCode): void {
+    bump(this.#renewalRefused, code)
+    if (channels.renewalRefused.hasSubscribers) channels.renewalRefused.publish({ connectionId, subject, code } satisfies MetricsEvent)
+    this.#limit(code, connectionId, subject)
   }
 
-  expired (event: MetricsEvent & { lateMs: number }): void {
+  expired (connectionId: string, subject: string, lateMs: number): void {
     this.#expired++
-    this.#expiryLateness.observe(Math.max(0, event.lateMs))
-    if (channels.expired.hasSubscribers) channels.expired.publish(event)
+    this.#expiryLateness.observe(Math.max(0, lateMs))
+    if (channels.expired.hasSubscribers) channels.expired.publish({ connectionId, subject, lateMs } satisfies MetricsEvent)
   }
 
-  revoked (event: MetricsEvent): void {
+  revoked (connectionId: string, subject: string): void {
     this.#revoked++
-    if (channels.revoked.hasSubscribers) channels.revoked.publish(event)
+    if (channels.revoked.hasSubscribers) channels.revoked.publish({ connectionId, subject } satisfies MetricsEvent)
   }
 
   /** A live connection closed by a limit (message rate, send buffer, connection policy). */
-  limited (event: MetricsEvent & { code: ErrorCode }): void {
-    this.#limit(event.code, event)
+  limited (connectionId: string, subject: string, code: ErrorCode): void {
+    this.#limit(code, connectionId, subject)
   }
 
   closed (connectionId: string, subject: string, closeCode: number): void {
     if (channels.closed.hasSubscribers) channels.closed.publish({ connectionId, subject, closeCode } satisfies MetricsEvent & { closeCode: number })
   }
 
-  #limit (code: ErrorCode, event: MetricsEvent): void {
+  /** A refusal by a limit; `connectionId` and `subject` are absent for a refused handshake. */
+  #limit (code: ErrorCode, connectionId: string | undefined, subject: string | undefined): void {
     if (!LIMIT_CODES.has(code)) return
     bump(this.#rateLimited, code)
-    if (channels.rateLimited.hasSubscribers) channels.rateLimited.publish({ ...event, code })
+    if (channels.rateLimited.hasSubscribers) {
+      channels.rateLimited.publish((connectionId === undefined ? { code } : { connectionId, subject, code }) satisfies MetricsEvent)
+    }
   }
 
   snapshot (): MetricsSnapshot {

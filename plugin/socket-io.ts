@@ -9,7 +9,7 @@ export function sendFrame (socket: WebSocket, frame: ServerFrame): void {
   if (socket.readyState === WebSocket.OPEN) protoSend.call(socket, JSON.stringify(frame))
 }
 
-/** Sends a frame already encoded as JSON text. */
+/** Sends a frame already encoded as JSON text (see {@link encodeAuthenticated}). */
 export function sendEncodedFrame (socket: WebSocket, text: string): void {
   if (socket.readyState === WebSocket.OPEN) protoSend.call(socket, text)
 }
