@@ -106,12 +106,19 @@ export interface Options {
   profileDir: string | undefined
   /** Rewrite the results section of bench/README.md (default for quick and full runs into bench/results). */
   updateReadme: boolean
+  /**
+   * A git revision whose plugin also runs, as target `plugin-hs256-base`, beside the working
+   * tree's in the handshake and echo scenarios (`--against`): a before/after comparison
+   * measured within the same rounds.
+   */
+  against: string | undefined
 }
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 export const DEFAULT_OUT_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 
 const USAGE = `usage: npm run bench -- [--quick | --smoke] [--only a,b] [--variants a,b] [--rounds n] [--out dir] [--note text] [--profile dir]
+  [--against rev]
   (default)   every scenario, ${MODES.full.rounds} rounds
   --quick     the same scenarios with fewer rounds and smaller holds, under five minutes
   --smoke     a few seconds, tiny sizes: only checks that the suite runs
@@ -120,7 +127,9 @@ const USAGE = `usage: npm run bench -- [--quick | --smoke] [--only a,b] [--varia
   --rounds    rounds per scenario instead of the mode's
   --out       output directory (default bench/results)
   --note      a note recorded in the results, e.g. about other load on the machine
-  --profile   write V8 CPU profiles of the server processes into this directory`
+  --profile   write V8 CPU profiles of the server processes into this directory
+  --against   also run the plugin as of this git revision (target plugin-hs256-base) in the
+              handshake and echo scenarios: before and after a change, in the same rounds`
 
 export function parseOptions (argv: readonly string[]): Options {
   let mode: Mode = MODES.full
@@ -129,6 +138,7 @@ export function parseOptions (argv: readonly string[]): Options {
   let profileDir: string | undefined
   let variants: string[] | undefined
   let rounds: number | undefined
+  let against: string | undefined
   const notes: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -148,6 +158,7 @@ export function parseOptions (argv: readonly string[]): Options {
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds takes an integer from 1 to 50\n${USAGE}`)
     } else if (arg === '--note') notes.push(value())
     else if (arg === '--profile') profileDir = value()
+    else if (arg === '--against') against = value()
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${USAGE}\n`)
       process.exit(0)
@@ -155,7 +166,7 @@ export function parseOptions (argv: readonly string[]): Options {
   }
   if (variants !== undefined) mode = { ...mode, variants }
   if (rounds !== undefined) mode = { ...mode, rounds }
-  const partial = only !== undefined || variants !== undefined || rounds !== undefined
+  const partial = only !== undefined || variants !== undefined || rounds !== undefined || against !== undefined
   const updateReadme = mode.name !== 'smoke' && outDir === DEFAULT_OUT_DIR && !partial
-  return { mode, outDir, only, notes, profileDir, updateReadme }
+  return { mode, outDir, only, notes, profileDir, updateReadme, against }
 }

@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { BENCH_DIR, parseOptions } from './config.ts'
-import { buildForServers, removeBuild } from './orchestrator/build.ts'
+import { buildForServers, buildRevisionForServers, removeBuild } from './orchestrator/build.ts'
 import { machineInfo } from './orchestrator/machine.ts'
 import { detectPinning, killChildren, pinSelf, startGenerator } from './orchestrator/processes.ts'
 import { Progress, fmt } from './orchestrator/progress.ts'
@@ -34,7 +34,9 @@ process.stdout.write(`fastify-ws-auth benchmark, ${mode.name} mode: ${machine.cp
 const keys = generateKeys()
 const generator = await startGenerator(keys, pinning)
 const buildDir = buildForServers()
-const servers = new Servers(keys, pinning, generator, buildDir, options.profileDir)
+const baseBuildDir = options.against === undefined ? undefined : buildRevisionForServers(options.against)
+if (options.against !== undefined) notes.push(`plugin-hs256-base is the plugin as of ${options.against} (--against), run beside the working tree's plugin-hs256.`)
+const servers = new Servers(keys, pinning, generator, buildDir, options.profileDir, baseBuildDir)
 const context: ScenarioContext = { options, mode, servers, generator, progress }
 
 let complete = true
@@ -80,6 +82,7 @@ async function finish (): Promise<void> {
   ])
   killChildren()
   removeBuild(buildDir)
+  if (baseBuildDir !== undefined) removeBuild(baseBuildDir)
   machine.loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100)
   const otherLoad = scenarios.map((s) => s.otherLoadCores).filter((v): v is number => v !== undefined)
   if (otherLoad.length > 0 && Math.max(...otherLoad) > 0.1) {

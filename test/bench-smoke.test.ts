@@ -71,3 +71,43 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   t.match(readFileSync(join(out, 'latest.md'), 'utf8'), /\| target \| value \| target \| met \|/)
   t.match(readFileSync(join(out, 'latest.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
 })
+
+/**
+ * `--against REV` builds the plugin as of a git revision and runs it beside the working
+ * tree's in the same rounds: the before/after comparison a performance change is judged by.
+ */
+t.test('bench --against HEAD runs the revision\'s plugin beside the working tree\'s', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-against-'))
+  t.teardown(() => { rmSync(out, { recursive: true, force: true }) })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only', 'handshake,echo', '--variants', 'plugin-hs256-base,floor-hs256', '--against', 'HEAD', '--out', out], {
+    cwd: new URL('..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 0, 'the run exits 0', { output: output.slice(-4000) })
+
+  const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
+  t.equal(results.complete, true)
+  t.equal(results.checks['plugin-hs256-base']?.ok, true, 'the revision\'s plugin passed its end-to-end check')
+  t.match(results.notes, [/plugin-hs256-base is the plugin as of HEAD/])
+  const handshake = (results.scenarios as Array<Record<string, any>>).find((s) => s.id === 'handshake')
+  t.same(handshake?.variants.map((v: { id: string }) => v.id), ['bare', 'plugin-hs256-base', 'floor-hs256'], '--variants keeps the named variants and their baseline')
+  for (const variant of handshake?.variants ?? []) t.equal(variant.errors, 0, `${String(variant.id)} had no errors`)
+  const echo = (results.scenarios as Array<Record<string, any>>).find((s) => s.id === 'echo')
+  t.ok(echo?.variants.some((v: { id: string }) => v.id === 'plugin-hs256-base'), 'echo runs the revision\'s plugin too')
+
+  const both = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only', 'handshake', '--variants', 'plugin-hs256,plugin-hs256-base', '--against', 'HEAD', '--out', out], {
+    cwd: new URL('..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => { if (both.exitCode === null) both.kill('SIGKILL') })
+  const [bothCode] = await once(both, 'exit') as [number | null]
+  t.equal(bothCode, 0)
+  const again = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
+  const comparison = again.scenarios[0].comparisons.find((c: { name: string }) => c.name === 'plugin-hs256 / plugin-hs256-base')
+  t.match(comparison, { numerator: 'plugin-hs256', denominator: 'plugin-hs256-base', rate: { median: Number }, serverCpuPerOp: { median: Number } }, 'before/after ratios of rate and CPU per handshake')
+})

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,7 +21,22 @@ const SOURCES = ['protocol', 'plugin', 'redis', 'example-app']
  * Transpile only (no type check: `npm run typecheck` does that), a second or so.
  */
 export function buildForServers (): string {
-  const buildDir = join(BUILD_ROOT, String(process.pid))
+  return transpile(join(BUILD_ROOT, String(process.pid)), (dir) => readdirSync(join(ROOT, dir)), (path) => readFileSync(join(ROOT, path), 'utf8'))
+}
+
+/**
+ * The same build of the sources as they were at a git revision (`--against`), read with
+ * `git show`, so that a change can be measured against what came before it in one run.
+ */
+export function buildRevisionForServers (revision: string): string {
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+  const commit = git('rev-parse', '--verify', `${revision}^{commit}`).trim()
+  return transpile(join(BUILD_ROOT, `${process.pid}-base`),
+    (dir) => git('ls-tree', '--name-only', `${commit}:${dir}`).split('\n').filter((name) => name !== ''),
+    (path) => git('show', `${commit}:${path}`))
+}
+
+function transpile (buildDir: string, list: (dir: string) => string[], read: (path: string) => string): string {
   rmSync(buildDir, { recursive: true, force: true })
   const compilerOptions: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
@@ -31,8 +47,8 @@ export function buildForServers (): string {
   }
   for (const dir of SOURCES) {
     mkdirSync(join(buildDir, dir), { recursive: true })
-    for (const file of readdirSync(join(ROOT, dir)).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))) {
-      const source = readFileSync(join(ROOT, dir, file), 'utf8')
+    for (const file of list(dir).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))) {
+      const source = read(`${dir}/${file}`)
       const { outputText } = ts.transpileModule(source, { compilerOptions, fileName: file })
       writeFileSync(join(buildDir, dir, file.replace(/\.ts$/, '.js')), outputText)
     }

@@ -92,8 +92,10 @@ export interface ServerStartOptions {
 }
 
 export async function startServer (target: TargetName, keys: BenchKeys, pinning: Pinning, options: ServerStartOptions): Promise<ServerHandle> {
-  // --expose-gc: the memory scenario reads the heap after a full collection.
-  const flags = ['--expose-gc']
+  // --expose-gc: the memory scenario reads the heap after a full collection. BENCH_SERVER_FLAGS
+  // adds V8 flags to the servers alone (say --trace-deopt), leaving the generator untouched.
+  const extraFlags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter((flag) => flag !== '')
+  const flags = ['--expose-gc', ...extraFlags]
   // One directory per target: tsx's loader thread writes a profile of its own beside the main thread's.
   if (options.profileDir !== undefined) flags.push('--cpu-prof', '--cpu-prof-dir', join(options.profileDir, target))
   const child = spawnNode(SERVER_CPU, pinning, '../server/main.ts', flags, { BENCH_SERVER: JSON.stringify({ target, keys, buildDir: options.buildDir, redisUrl: options.redisUrl } satisfies ServerInit) })

@@ -181,7 +181,13 @@ export function summarizeVariants (variants: readonly VariantPlan[], samples: Sa
 export function compareRates (name: string, numerator: string, denominator: string, samples: Samples): ComparisonResult {
   const a = (samples.get(numerator) ?? []).map(roundFigures)
   const b = (samples.get(denominator) ?? []).map(roundFigures)
-  return { name, numerator, denominator, rate: rounded(spread(a.map((f, r) => f.rate / (b[r]?.rate ?? Number.NaN)))) }
+  return {
+    name,
+    numerator,
+    denominator,
+    rate: rounded(spread(a.map((f, r) => f.rate / (b[r]?.rate ?? Number.NaN)))),
+    serverCpuPerOp: rounded(spread(a.map((f, r) => f.cpuPerOp / (b[r]?.cpuPerOp ?? Number.NaN))))
+  }
 }
 
 /** CPU used by other processes during one round's visits, in cores. */

@@ -15,12 +15,15 @@ export class Servers {
   readonly #generator: GeneratorHandle
   readonly #profileDir: string | undefined
   readonly #buildDir: string
+  readonly #baseBuildDir: string | undefined
 
-  constructor (keys: BenchKeys, pinning: Pinning, generator: GeneratorHandle, buildDir: string, profileDir: string | undefined) {
+  /** `baseBuildDir`: the build of the `--against` revision, for target `plugin-hs256-base`. */
+  constructor (keys: BenchKeys, pinning: Pinning, generator: GeneratorHandle, buildDir: string, profileDir: string | undefined, baseBuildDir?: string) {
     this.#keys = keys
     this.#pinning = pinning
     this.#generator = generator
     this.#buildDir = buildDir
+    this.#baseBuildDir = baseBuildDir
     this.#profileDir = profileDir
   }
 
@@ -37,7 +40,12 @@ export class Servers {
    * the Redis scenarios start several instances of one target). The caller stops it.
    */
   async fresh (target: TargetName, extra: { redisUrl?: string } = {}): Promise<ServerHandle> {
-    const server = await startServer(target, this.#keys, this.#pinning, { buildDir: this.#buildDir, profileDir: this.#profileDir, ...extra })
+    let buildDir = this.#buildDir
+    if (target === 'plugin-hs256-base') {
+      if (this.#baseBuildDir === undefined) throw new Error('target plugin-hs256-base needs --against REV')
+      buildDir = this.#baseBuildDir
+    }
+    const server = await startServer(target, this.#keys, this.#pinning, { buildDir, profileDir: this.#profileDir, ...extra })
     if (target !== 'app' && this.checks[target] === undefined) {
       this.checks[target] = await this.#generator.run<CheckResult>({ kind: 'check', client: clientSpec(server, 'echo') }, 30_000)
       if (!this.checks[target].ok) throw new Error(`end-to-end check of ${target} failed: ${this.checks[target].error ?? ''}`)

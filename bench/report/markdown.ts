@@ -2,7 +2,7 @@ import { fmt } from '../orchestrator/progress.ts'
 import type { Spread } from '../shared/stats.ts'
 import type { RunResults, ScenarioResult, VariantResult } from './types.ts'
 
-const spreadText = (s: Spread | undefined, decimals?: number): string =>
+export const spreadText = (s: Spread | undefined, decimals?: number): string =>
   s === undefined ? '—' : s.rounds.length > 1 ? `${fmt(s.median, decimals)} (${fmt(s.min, decimals)}–${fmt(s.max, decimals)})` : fmt(s.median, decimals)
 
 function rateRow (scenario: ScenarioResult, v: VariantResult): string {

@@ -4,7 +4,7 @@ const ROW = 22
 const LABEL = 300
 const BAR = 420
 const WIDTH = LABEL + BAR + 170
-const COLORS: Record<string, string> = { bare: '#8a8f98', socketio: '#d08c2f', health: '#8a8f98', 'hook-hs256': '#b5a27a' }
+const COLORS: Record<string, string> = { bare: '#8a8f98', socketio: '#d08c2f', health: '#8a8f98', 'hook-hs256': '#b5a27a', 'floor-hs256': '#d9cfae' }
 const PLUGIN = '#2f6fd0'
 
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')

@@ -33,6 +33,8 @@ export interface ComparisonResult {
   denominator: string
   /** Per-round ratio of `numerator`'s rate to `denominator`'s. */
   rate: Spread | undefined
+  /** Per-round ratio of their server CPU per operation (lower is cheaper). */
+  serverCpuPerOp?: Spread | undefined
 }
 
 export interface ScenarioResult {

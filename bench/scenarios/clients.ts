@@ -16,7 +16,7 @@ export function clientSpec (server: ServerHandle, route: RouteName, overrides: P
   const target = server.target
   return {
     // The hand-written hook answers like bare: 101, then the route's own messages.
-    dialect: target === 'bare' || target === 'hook-hs256' ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
+    dialect: target === 'bare' || target === 'hook-hs256' || target === 'floor-hs256' ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
     port: server.port,
     controlPort: server.controlPort,
     route,

@@ -50,6 +50,7 @@ const VARIANTS: HandshakeVariant[] = [
   { id: 'bare', label: 'bare @fastify/websocket (same headers as plugin-hs256)', target: 'bare', expect: 'accepted' },
   { id: 'plugin-hs256', label: 'plugin, HS256 by subprotocol', target: 'plugin-hs256', baseline: 'bare', expect: 'accepted' },
   { id: 'hook-hs256', label: 'hand-written onRequest hook: @fastify/jwt verify of the subprotocol token, nothing else', target: 'hook-hs256', baseline: 'bare', expect: 'accepted' },
+  { id: 'floor-hs256', label: 'signature only: node:crypto HMAC check of the subprotocol token, no decoding, no claims', target: 'floor-hs256', baseline: 'bare', expect: 'accepted' },
   { id: 'plugin-es256', label: 'plugin, ES256 by subprotocol', target: 'plugin-es256', baseline: 'bare', expect: 'accepted' },
   { id: 'plugin-eddsa', label: 'plugin, EdDSA by subprotocol', target: 'plugin-eddsa', baseline: 'bare', expect: 'accepted' },
   { id: 'bare-cookie', label: 'bare @fastify/websocket (same headers as plugin-cookie)', target: 'bare', client: { credential: 'cookie' }, expect: 'accepted' },
@@ -57,13 +58,25 @@ const VARIANTS: HandshakeVariant[] = [
   { id: 'socketio', label: 'socket.io 4 + HS256 middleware (fast-jwt)', target: 'socketio', baseline: 'bare', expect: 'accepted' }
 ]
 
+/** With `--against REV`, the plugin as of REV beside the working tree's: before and after, in the same rounds. */
+export const BASE_VARIANT = { id: 'plugin-hs256-base', target: 'plugin-hs256-base', baseline: 'bare' } as const
+export const BASE_COMPARISON: [string, string, string] = ['plugin-hs256 / plugin-hs256-base', 'plugin-hs256', 'plugin-hs256-base']
+
+/** `variants` with the `--against` revision's plugin after plugin-hs256, when one is given. */
+export function withBase<T extends { id: string }> (variants: readonly T[], against: string | undefined, base: T): T[] {
+  if (against === undefined) return [...variants]
+  const at = variants.findIndex((variant) => variant.id === 'plugin-hs256') + 1
+  return [...variants.slice(0, at), base, ...variants.slice(at)]
+}
+
 export const handshakeScenario: Scenario = {
   id: 'handshake',
   title: 'authenticated handshakes per second',
   unit: 'handshakes/s',
   description: 'Raw client, concurrent connections: upgrade → `authenticated` (bare: 101) → one `hello` message → the server closes (1000). An operation is a connection that went through all of it.',
   async run (context) {
-    const { started, plans, samples } = await runHandshakeRounds(context, VARIANTS, this.unit)
+    const variants = withBase(VARIANTS, context.options.against, { ...BASE_VARIANT, label: `plugin, HS256 by subprotocol, as of ${context.options.against ?? ''}`, expect: 'accepted' })
+    const { started, plans, samples } = await runHandshakeRounds(context, variants, this.unit)
 
     // The same loop with the real `ws` client: it is the client's CPU, not the server's, that
     // runs out first, which is why capacity is measured with the raw client.
@@ -76,7 +89,7 @@ export const handshakeScenario: Scenario = {
     context.progress.line(`ws client against bare: ${Math.round(ws.rate)} handshakes/s with the generator at ${Math.round(ws.generatorShare * 100)}% of its core (raw client: ${Math.round(raw.rate)}/s at ${Math.round(raw.generatorShare * 100)}%)`)
 
     return [resultFromRounds(this, plans, samples, context.mode.rounds, started, context.progress, {
-      compare: [['plugin-hs256 / socketio', 'plugin-hs256', 'socketio'], ['plugin-hs256 / hook-hs256', 'plugin-hs256', 'hook-hs256']],
+      compare: [['plugin-hs256 / socketio', 'plugin-hs256', 'socketio'], ['plugin-hs256 / hook-hs256', 'plugin-hs256', 'hook-hs256'], ['plugin-hs256 / floor-hs256', 'plugin-hs256', 'floor-hs256'], BASE_COMPARISON],
       metrics: {
         wsClientRate: round(ws.rate),
         wsClientGeneratorCpuShare: round(ws.generatorShare, 3),

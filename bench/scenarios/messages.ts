@@ -3,6 +3,7 @@ import { roundFigures, runRounds, type VariantPlan } from '../orchestrator/round
 import { round } from '../shared/stats.ts'
 import { clientSpec } from './clients.ts'
 import { closePool, openPool } from './pools.ts'
+import { BASE_COMPARISON, BASE_VARIANT, withBase } from './handshake.ts'
 import { jobTimeout, resultFromRounds, type Scenario, type ScenarioContext } from './scenario.ts'
 
 interface PoolVariant { id: string, label: string, target: TargetName, baseline?: string }
@@ -38,17 +39,18 @@ export const echoScenario: Scenario = {
   async run (context) {
     const started = context.progress.elapsedS
     const { echo } = context.mode
-    return withPools(context, 'echo', 'echo', ECHO_VARIANTS, echo.connections, async (pools) => {
+    const variants: PoolVariant[] = withBase(ECHO_VARIANTS, context.options.against, { ...BASE_VARIANT, label: `plugin, HS256, as of ${context.options.against ?? ''}` })
+    return withPools(context, 'echo', 'echo', variants, echo.connections, async (pools) => {
       const plan = (variant: PoolVariant, mode: 'saturate' | 'paced', rate: () => number): VariantPlan => ({
         ...variant,
         visit: (durationMs) => context.generator.run<Measurement>({
           kind: 'echo', pool: pools.get(variant.id) as string, mode, window: echo.window, rate: rate(), payloadBytes: echo.payloadBytes, durationMs
         } satisfies EchoJob, jobTimeout(durationMs))
       })
-      const saturate = ECHO_VARIANTS.map((variant) => plan(variant, 'saturate', () => 0))
+      const saturate = variants.map((variant) => plan(variant, 'saturate', () => 0))
       const capacity = await runRounds(saturate, { ...context.mode, progress: context.progress, unit: 'messages/s' })
       const capacityResult = resultFromRounds(this, saturate, capacity, context.mode.rounds, started, context.progress, {
-        compare: [['plugin-hs256 / socketio', 'plugin-hs256', 'socketio']],
+        compare: [['plugin-hs256 / socketio', 'plugin-hs256', 'socketio'], BASE_COMPARISON],
         metrics: { connections: echo.connections, windowPerConnection: echo.window, payloadBytes: echo.payloadBytes }
       })
 
@@ -58,7 +60,7 @@ export const echoScenario: Scenario = {
       const pacedRate = Math.max(100, Math.round(bareRate * echo.pacedFraction))
       const pacedStarted = context.progress.elapsedS
       context.progress.line(`latency at a fixed ${pacedRate} messages/s (${echo.pacedFraction} of bare's capacity)`)
-      const paced = ECHO_VARIANTS.map((variant) => plan(variant, 'paced', () => pacedRate))
+      const paced = variants.map((variant) => plan(variant, 'paced', () => pacedRate))
       const latency = await runRounds(paced, { ...context.mode, warmupMs: 0, progress: context.progress, unit: 'messages/s' })
       const latencyResult = resultFromRounds({
         id: 'echo-latency',

@@ -3,6 +3,7 @@ import type { GeneratorHandle } from '../orchestrator/processes.ts'
 import type { Progress } from '../orchestrator/progress.ts'
 import { compareRates, otherLoadCores, summarizeVariants, type Samples, type VariantPlan } from '../orchestrator/rounds.ts'
 import type { Servers } from '../orchestrator/servers.ts'
+import { spreadText } from '../report/markdown.ts'
 import type { ScenarioResult } from '../report/types.ts'
 
 export interface ScenarioContext {
@@ -28,6 +29,10 @@ export const jobTimeout = (ms: number): number => ms * 3 + 60_000
 
 export function resultFromRounds (scenario: Pick<Scenario, 'id' | 'title' | 'unit' | 'description'>, variants: readonly VariantPlan[], samples: Samples, rounds: number,
   startedS: number, progress: Progress, extra: Partial<Pick<ScenarioResult, 'comparisons' | 'metrics' | 'notes'>> & { compare?: Array<[string, string, string]> } = {}): ScenarioResult {
+  const comparisons = [...(extra.comparisons ?? []), ...(extra.compare ?? []).filter(([, a, b]) => samples.has(a) && samples.has(b)).map(([name, a, b]) => compareRates(name, a, b, samples))]
+  for (const c of comparisons) {
+    progress.line(`${c.name}: rate ${spreadText(c.rate, 3)}${c.serverCpuPerOp === undefined ? '' : `, server CPU per op ${spreadText(c.serverCpuPerOp, 3)}`}`)
+  }
   return {
     id: scenario.id,
     title: scenario.title,
@@ -35,7 +40,7 @@ export function resultFromRounds (scenario: Pick<Scenario, 'id' | 'title' | 'uni
     description: scenario.description,
     status: 'ok',
     variants: summarizeVariants(variants, samples),
-    comparisons: [...(extra.comparisons ?? []), ...(extra.compare ?? []).filter(([, a, b]) => samples.has(a) && samples.has(b)).map(([name, a, b]) => compareRates(name, a, b, samples))],
+    comparisons,
     metrics: samples.repeated > 0 ? { ...extra.metrics, repeatedRounds: samples.repeated } : extra.metrics ?? {},
     notes: extra.notes ?? [],
     otherLoadCores: otherLoadCores(samples),

@@ -27,7 +27,8 @@ export function pluginOptions (target: TargetName, keys: BenchKeys, jwksUrl?: st
     renewalLimit: { max: 1_000_000, timeWindow: 1000 }
   }
   switch (target) {
-    case 'plugin-hs256': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret } }
+    case 'plugin-hs256':
+    case 'plugin-hs256-base': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret } }
     case 'plugin-es256': return { ...common, verify: { algorithms: ['ES256'], key: keys.es256.publicKey } }
     case 'plugin-eddsa': return { ...common, verify: { algorithms: ['EdDSA'], key: keys.eddsa.publicKey } }
     case 'plugin-jwks-rs256':

@@ -7,10 +7,14 @@
 export type TargetName = 'bare' | 'plugin-hs256' | 'plugin-es256' | 'plugin-eddsa' | 'plugin-cookie' | 'socketio' | 'app'
   /** Bare plus the hook an application would write by hand: @fastify/jwt verifies the bearer subprotocol, nothing else. */
   | 'hook-hs256'
+  /** Bare plus a check of the HMAC signature alone (node:crypto, no decoding, no claims): the floor under any verifier. */
+  | 'floor-hs256'
   /** The plugin (HS256) with the Redis stores, one of several instances sharing a redis-server (server/redis.ts). */
   | 'plugin-redis'
   /** The plugin verifying with keys from a JWKS (`verify.jwks`), served by a tiny server in the same process (server/jwks.ts). */
   | 'plugin-jwks-rs256' | 'plugin-jwks-es256' | 'plugin-jwks-eddsa'
+  /** plugin-hs256 as built from the revision given to `--against`: the before of a before/after run. */
+  | 'plugin-hs256-base'
 
 /** How a client opens and reads a connection to a target. */
 export type Dialect = 'bare' | 'wsauth' | 'socketio'
