@@ -7,6 +7,7 @@ import { awaitAuthFrame, type AuthFrameContext } from './auth-frame.ts'
 import type { Verdict } from './authorize.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { isErrorDefinition, tokenFromSubprotocols, type CookieCredential, type CredentialSource } from './credential.ts'
+import type { HandshakeLimiter } from './handshake-limit.ts'
 import { logs } from './log.ts'
 import type { ConnectionLimitPolicy, RefusalMode, ResolvedRouteOptions } from './options.ts'
 import { queryOf } from './revocation-tracker.ts'
@@ -27,9 +28,6 @@ export interface HandshakeOutcome {
   /** Refused, to be told over the socket (refusal mode `close`). */
   readonly refusal?: ErrorDefinition
 }
-
-/** @fastify/rate-limit's `createRateLimit()` limiter, as the handshake uses it. */
-export type HandshakeLimiter = (request: FastifyRequest) => Promise<{ isExceeded?: boolean, ttlInSeconds?: number }>
 
 export interface HandshakeContext extends AuthFrameContext {
   readonly origins: OriginPolicy | undefined
@@ -143,21 +141,26 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
       done()
       return
     }
-    if (limiter === undefined) {
+    const retryAfter = limiter === undefined ? undefined : limiter(request)
+    if (retryAfter === undefined) {
       check(request, reply, done)
-      return
+    } else if (typeof retryAfter === 'number') {
+      limited(request, reply, done, retryAfter)
+    } else {
+      // Only an application's own @fastify/rate-limit store answers later.
+      retryAfter.then((seconds) => {
+        if (seconds === undefined) check(request, reply, done)
+        else limited(request, reply, done, seconds)
+      }, (err: unknown) => {
+        request.log.error({ event: 'ws_auth.rate_limit_failed', err: { message: (err as Error | null)?.message } }, 'handshake rate limiter failed; refusing')
+        refuse(request, reply, done, ERRORS.internal_error)
+      })
     }
-    limiter(request).then((limit) => {
-      if (limit.isExceeded === true) {
-        reply.header('retry-after', String(limit.ttlInSeconds ?? 1))
-        refuse(request, reply, done, ERRORS.handshake_rate_limited)
-      } else {
-        check(request, reply, done)
-      }
-    }, (err: unknown) => {
-      request.log.error({ event: 'ws_auth.rate_limit_failed', err: { message: (err as Error | null)?.message } }, 'handshake rate limiter failed; refusing')
-      refuse(request, reply, done, ERRORS.internal_error)
-    })
+  }
+
+  function limited (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, retryAfterSeconds: number): void {
+    reply.header('retry-after', String(retryAfterSeconds))
+    refuse(request, reply, done, ERRORS.handshake_rate_limited)
   }
 
   function check (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {

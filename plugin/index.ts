@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
-import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import type {
   ContextConfigDefault, FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchema,
@@ -15,7 +14,8 @@ import { systemClock } from './clock.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
-import { createAuthenticatedHandler, createHandshakeHook, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type HandshakeLimiter, type WebsocketHandler } from './handshake.ts'
+import { createAuthenticatedHandler, createHandshakeHook, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
+import { registeredLimiter, storeLimiter, type CreatedRateLimit, type HandshakeLimiter } from './handshake-limit.ts'
 import { DeadlineQueue } from './deadlines.ts'
 import { Heartbeat } from './heartbeat.ts'
 import { JwksKeySource } from './jwks.ts'
@@ -129,11 +129,12 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   let limiter: HandshakeLimiter | undefined
   await fastify.register(async function wsAuthDependencies (scope) {
     if (config.handshakeLimit !== undefined) {
-      // global: false: the limiter applies only where the handshake hook calls it. When
-      // the application registered @fastify/rate-limit first, its settings (store,
-      // keyGenerator, allowList) are inherited, with this plugin's max and timeWindow.
-      if (!scope.hasDecorator('createRateLimit')) await scope.register(fastifyRateLimit, { global: false })
-      limiter = scope.createRateLimit({ max: config.handshakeLimit.max, timeWindow: config.handshakeLimit.timeWindow }) as HandshakeLimiter
+      // When the application registered @fastify/rate-limit first, its settings (store,
+      // keyGenerator, allowList) are inherited, with this plugin's max and timeWindow;
+      // otherwise @fastify/rate-limit's in-memory store is asked directly, synchronously.
+      limiter = scope.hasDecorator('createRateLimit')
+        ? registeredLimiter(scope.createRateLimit({ max: config.handshakeLimit.max, timeWindow: config.handshakeLimit.timeWindow }) as CreatedRateLimit)
+        : storeLimiter(config.handshakeLimit)
     }
     if (config.cookieName !== undefined) {
       // An application that registered @fastify/cookie before us already gave this scope a

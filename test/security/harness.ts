@@ -36,9 +36,9 @@ export interface RawResponse {
  * (illegal subprotocol characters, duplicate headers, huge headers, unmasked frames).
  */
 export function rawUpgrade (url: string, headerLines: string[], path = '/ws'): Promise<RawResponse> {
-  const { port } = new URL(url)
+  const { port, hostname } = new URL(url)
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect(Number(port), '127.0.0.1')
+    const socket = tcpConnect(Number(port), hostname.replace(/^\[(.*)\]$/, '$1'))
     let buffer = Buffer.alloc(0)
     let head: Omit<RawResponse, 'rest' | 'body' | 'socket'> | undefined
     let bodyStart = 0
