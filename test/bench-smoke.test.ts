@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { redisServerVersion } from '../bench/orchestrator/redis.ts'
 
 // The smoke run starts a dozen server processes on a shared two-core machine: it needs more
@@ -11,6 +11,20 @@ import { redisServerVersion } from '../bench/orchestrator/redis.ts'
 const TIMEOUT_MS = 240_000
 t.setTimeout(TIMEOUT_MS)
 t.comment(`timeout=${TIMEOUT_MS}`)
+
+/** Runs `npm run bench -- ARGS` (through tsx, as the script does); killed with the test if it is still running. */
+async function runBench (t: Test, args: string[]): Promise<{ code: number | null, output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+    cwd: new URL('..', import.meta.url),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const [code] = await once(child, 'exit') as [number | null]
+  return { code, output }
+}
 
 /**
  * Keeps the benchmark suite from rotting: `npm run bench -- --smoke` runs every scenario
@@ -20,15 +34,7 @@ t.comment(`timeout=${TIMEOUT_MS}`)
 t.test('bench --smoke runs every scenario and writes well-formed results', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'))
   t.teardown(() => { rmSync(out, { recursive: true, force: true }) })
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out, '--note', 'tap smoke test'], {
-    cwd: new URL('..', import.meta.url),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  const [code] = await once(child, 'exit') as [number | null]
+  const { code, output } = await runBench(t, ['--smoke', '--out', out, '--note', 'tap smoke test'])
   t.equal(code, 0, 'the smoke run exits 0', { output: output.slice(-4000) })
 
   const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
@@ -79,15 +85,7 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
 t.test('bench --against HEAD runs the revision\'s plugin beside the working tree\'s', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'bench-against-'))
   t.teardown(() => { rmSync(out, { recursive: true, force: true }) })
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only', 'handshake,echo', '--variants', 'plugin-hs256-base,floor-hs256', '--against', 'HEAD', '--out', out], {
-    cwd: new URL('..', import.meta.url),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  const [code] = await once(child, 'exit') as [number | null]
+  const { code, output } = await runBench(t, ['--smoke', '--only', 'handshake,echo', '--variants', 'plugin-hs256-base,floor-hs256', '--against', 'HEAD', '--out', out])
   t.equal(code, 0, 'the run exits 0', { output: output.slice(-4000) })
 
   const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
@@ -100,13 +98,8 @@ t.test('bench --against HEAD runs the revision\'s plugin beside the working tree
   const echo = (results.scenarios as Array<Record<string, any>>).find((s) => s.id === 'echo')
   t.ok(echo?.variants.some((v: { id: string }) => v.id === 'plugin-hs256-base'), 'echo runs the revision\'s plugin too')
 
-  const both = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--only', 'handshake', '--variants', 'plugin-hs256,plugin-hs256-base', '--against', 'HEAD', '--out', out], {
-    cwd: new URL('..', import.meta.url),
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { if (both.exitCode === null) both.kill('SIGKILL') })
-  const [bothCode] = await once(both, 'exit') as [number | null]
-  t.equal(bothCode, 0)
+  const both = await runBench(t, ['--smoke', '--only', 'handshake', '--variants', 'plugin-hs256,plugin-hs256-base', '--against', 'HEAD', '--out', out])
+  t.equal(both.code, 0, 'the before/after run exits 0', { output: both.output.slice(-4000) })
   const again = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
   const comparison = again.scenarios[0].comparisons.find((c: { name: string }) => c.name === 'plugin-hs256 / plugin-hs256-base')
   t.match(comparison, { numerator: 'plugin-hs256', denominator: 'plugin-hs256-base', rate: { median: Number }, serverCpuPerOp: { median: Number } }, 'before/after ratios of rate and CPU per handshake')
