@@ -35,12 +35,16 @@ const REMEMBERED_ADDRESSES = 5000
 export function storeLimiter (limit: RateLimit): HandshakeLimiter {
   const store = new LocalStore(false, false, REMEMBERED_ADDRESSES)
   const { max, timeWindow } = limit
+  const fullWindowS = Math.max(1, Math.ceil(timeWindow / 1000))
+  // One callback for every call: LocalStore calls it before `incr` returns. Until it has,
+  // the answer is "over the limit", so a store that did not answer fails closed.
+  let answer: number | undefined
+  const settle = (_error: Error | null, result?: { current: number, ttl: number }): void => {
+    answer = result === undefined ? fullWindowS : result.current <= max ? undefined : Math.max(1, Math.ceil(result.ttl / 1000))
+  }
   return (request) => {
-    let answer: number | undefined
-    store.incr(clientKey(request.ip), (_error, result) => {
-      // LocalStore never fails; a result it did not give counts as over the limit.
-      answer = result !== undefined && result.current <= max ? undefined : Math.max(1, Math.ceil((result?.ttl ?? timeWindow) / 1000))
-    }, timeWindow, max)
+    answer = fullWindowS
+    store.incr(clientKey(request.ip), settle, timeWindow, max)
     return answer
   }
 }

@@ -37,7 +37,7 @@ export function resultsTable (results: RunResults): string {
     }
     lines.push('')
   }
-  const comparisons = results.scenarios.flatMap((s) => s.comparisons.map((c) => `${s.id}: ${c.name} = ${spreadText(c.rate, 3)}`))
+  const comparisons = results.scenarios.flatMap((s) => s.comparisons.map((c) => `${s.id}: ${c.name} = ${spreadText(c.rate, 3)}${c.serverCpuPerOp === undefined ? '' : ` (server CPU per op ${spreadText(c.serverCpuPerOp, 3)})`}`))
   if (comparisons.length > 0) lines.push(`Other ratios: ${comparisons.join('; ')}.`, '')
   lines.push('| target | value | target | met |')
   lines.push('| --- | --- | --- | --- |')

@@ -2,6 +2,7 @@ import type { ClientSpec, HandshakeExpectation, HandshakeJob, Measurement, Targe
 import { roundFigures, runRounds, selectVariants, type Samples, type VariantPlan } from '../orchestrator/rounds.ts'
 import { round } from '../shared/stats.ts'
 import { RATE_LIMITED_ADDRESS } from '../generator/context.ts'
+import { BASE_COMPARISON, BASE_VARIANT, withBase } from './against.ts'
 import { clientSpec } from './clients.ts'
 import { jobTimeout, resultFromRounds, type Scenario, type ScenarioContext } from './scenario.ts'
 
@@ -57,17 +58,6 @@ const VARIANTS: HandshakeVariant[] = [
   { id: 'plugin-cookie', label: 'plugin, HS256 by cookie + Origin', target: 'plugin-cookie', baseline: 'bare-cookie', expect: 'accepted' },
   { id: 'socketio', label: 'socket.io 4 + HS256 middleware (fast-jwt)', target: 'socketio', baseline: 'bare', expect: 'accepted' }
 ]
-
-/** With `--against REV`, the plugin as of REV beside the working tree's: before and after, in the same rounds. */
-export const BASE_VARIANT = { id: 'plugin-hs256-base', target: 'plugin-hs256-base', baseline: 'bare' } as const
-export const BASE_COMPARISON: [string, string, string] = ['plugin-hs256 / plugin-hs256-base', 'plugin-hs256', 'plugin-hs256-base']
-
-/** `variants` with the `--against` revision's plugin after plugin-hs256, when one is given. */
-export function withBase<T extends { id: string }> (variants: readonly T[], against: string | undefined, base: T): T[] {
-  if (against === undefined) return [...variants]
-  const at = variants.findIndex((variant) => variant.id === 'plugin-hs256') + 1
-  return [...variants.slice(0, at), base, ...variants.slice(at)]
-}
 
 export const handshakeScenario: Scenario = {
   id: 'handshake',

@@ -1,9 +1,9 @@
 import type { BroadcastJob, EchoJob, Measurement, RenewalJob, TargetName } from '../shared/protocol.ts'
 import { roundFigures, runRounds, type VariantPlan } from '../orchestrator/rounds.ts'
 import { round } from '../shared/stats.ts'
+import { BASE_COMPARISON, BASE_VARIANT, withBase } from './against.ts'
 import { clientSpec } from './clients.ts'
 import { closePool, openPool } from './pools.ts'
-import { BASE_COMPARISON, BASE_VARIANT, withBase } from './handshake.ts'
 import { jobTimeout, resultFromRounds, type Scenario, type ScenarioContext } from './scenario.ts'
 
 interface PoolVariant { id: string, label: string, target: TargetName, baseline?: string }
