@@ -1,11 +1,14 @@
-import createError from '@fastify/error'
+// The named import and the explicit constructor types keep the emitted .d.ts free of the
+// `createError.` namespace, which a default import of this CommonJS module does not give
+// under `moduleResolution: bundler`.
+import { createError, type FastifyErrorConstructor } from '@fastify/error'
 
 /**
- * Thrown at `register` when an option is missing or unsafe. Authentication failures are
- * not exceptions: they are the protocol's error values (`ERRORS` in protocol/), answered
+ * Thrown at `register` when an option is missing, unknown or unsafe. Authentication failures
+ * are not exceptions: they are the protocol's error values (`ERRORS` in protocol/), answered
  * with an HTTP status or an `auth_error` frame and a close code.
  */
-export const InvalidOptionError = createError<[option: string, problem: string]>(
+export const InvalidOptionError: FastifyErrorConstructor<{ code: 'FST_WS_AUTH_INVALID_OPTION', statusCode: 500 }, [option: string, problem: string]> = createError(
   'FST_WS_AUTH_INVALID_OPTION',
   'fastify-ws-auth: option "%s" %s',
   500,
@@ -13,7 +16,7 @@ export const InvalidOptionError = createError<[option: string, problem: string]>
 )
 
 /** Thrown at `register` when @fastify/websocket is already registered on the instance. */
-export const WebsocketAlreadyRegisteredError = createError(
+export const WebsocketAlreadyRegisteredError: FastifyErrorConstructor<{ code: 'FST_WS_AUTH_WEBSOCKET_REGISTERED', statusCode: 500 }, []> = createError(
   'FST_WS_AUTH_WEBSOCKET_REGISTERED',
   'fastify-ws-auth registers @fastify/websocket itself so that it can authenticate before the upgrade: ' +
     'remove your own registration and pass its options as the "websocket" option of fastify-ws-auth',
@@ -21,14 +24,14 @@ export const WebsocketAlreadyRegisteredError = createError(
 )
 
 /** Thrown at route definition when `wsAuth` is set on a route that is not a WebSocket route. */
-export const NotAWebsocketRouteError = createError<[url: string]>(
+export const NotAWebsocketRouteError: FastifyErrorConstructor<{ code: 'FST_WS_AUTH_NOT_WEBSOCKET_ROUTE', statusCode: 500 }, [url: string]> = createError(
   'FST_WS_AUTH_NOT_WEBSOCKET_ROUTE',
   'fastify-ws-auth: route "%s" sets wsAuth but not websocket: true',
   500
 )
 
 /** Thrown by `fastify.wsAuth.revoke` when the revocation is malformed. */
-export const InvalidRevocationError = createError<[problem: string]>(
+export const InvalidRevocationError: FastifyErrorConstructor<{ code: 'FST_WS_AUTH_INVALID_REVOCATION', statusCode: 500 }, [problem: string]> = createError(
   'FST_WS_AUTH_INVALID_REVOCATION',
   'fastify-ws-auth: revocation %s',
   500,

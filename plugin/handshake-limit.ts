@@ -18,8 +18,12 @@ export type CreatedRateLimit = (request: FastifyRequest) => Promise<{ isExceeded
 type LocalStoreConstructor = new (continueExceeding: boolean, exponentialBackoff: boolean, cache?: number) => FastifyRateLimitStore
 
 // @fastify/rate-limit's own in-memory store (a bounded LRU of fixed windows), the one its
-// plugin would create for us. The package has no exports map, so the file is reachable;
-// its types come with the package's `FastifyRateLimitStore` interface.
+// plugin would create for us. No public entry point exports it (the package's index exports
+// only the plugin), so it is loaded by its file path, which the package's lack of an exports
+// map leaves reachable. Because that path is not a promise of the package, the dependency is
+// pinned to the tested minor (`~11.2.0` in package.json) and test/plugin/handshake-limit.test.ts
+// fails if the store's constructor or `incr` contract changes. The types come with the
+// package's `FastifyRateLimitStore` interface.
 const LocalStore = createRequire(import.meta.url)('@fastify/rate-limit/store/LocalStore') as LocalStoreConstructor
 
 /** Client addresses remembered at once; past that the least recently seen is forgotten. @fastify/rate-limit's default. */

@@ -1,3 +1,7 @@
+/// <reference types="@fastify/websocket" preserve="true" />
+// The reference above keeps @fastify/websocket's type augmentation (`websocket: true`, the
+// handler's `(socket, request)`) in the emitted .d.ts: the plugin registers it for the
+// user, and tsc would otherwise drop an import that no emitted type names.
 import type { IncomingMessage } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
@@ -5,7 +9,7 @@ import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocke
 import type {
   ContextConfigDefault, FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchema,
   FastifyTypeProvider, FastifyTypeProviderDefault, RawReplyDefaultExpression, RawRequestDefaultExpression,
-  RawServerBase, RawServerDefault, RouteGenericInterface
+  RawServerBase, RawServerDefault, RequestGenericInterface, RouteGenericInterface
 } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
@@ -15,6 +19,7 @@ import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 import { createAuthenticatedHandler, createHandshakeHook, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
+import { refuseLaterWebsocketRegistration } from './registration-order.ts'
 import { registeredLimiter, storeLimiter, type CreatedRateLimit, type HandshakeLimiter } from './handshake-limit.ts'
 import { DeadlineQueue } from './deadlines.ts'
 import { Heartbeat } from './heartbeat.ts'
@@ -78,30 +83,70 @@ export type RevocationInput =
   | { sessionId: string, expiresAt?: number }
   | { subject: string, issuedBefore: number, expiresAt?: number }
 
+/**
+ * A `wsAuth` route's handler: `@fastify/websocket`'s, with the request's `wsAuth` known to be
+ * set (the handler runs only after the handshake was authenticated).
+ */
+export type AuthenticatedWebsocketHandler<
+  RawServer extends RawServerBase = RawServerDefault,
+  RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
+  RequestGeneric extends RequestGenericInterface = RequestGenericInterface,
+  ContextConfig = ContextConfigDefault,
+  SchemaCompiler extends FastifySchema = FastifySchema,
+  TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
+  Logger extends FastifyBaseLogger = FastifyBaseLogger
+> = (
+  this: FastifyInstance<RawServer, RawRequest, RawReplyDefaultExpression<RawServer>, Logger, TypeProvider>,
+  socket: WebSocket,
+  request: FastifyRequest<RequestGeneric, RawServer, RawRequest, SchemaCompiler, TypeProvider, ContextConfig, Logger> & { readonly wsAuth: AuthenticatedConnection }
+) => void | Promise<unknown>
+
+/** What a route sets to be authenticated by this plugin. */
+export interface WsAuthRouteShorthandOptions {
+  websocket: true
+  /** Authenticate this WebSocket route with fastify-ws-auth. */
+  wsAuth: true | WsAuthRouteOptions
+}
+
 declare module 'fastify' {
-  /* eslint-disable @typescript-eslint/no-unused-vars */
-  interface RouteShorthandOptions<
+
+  // `wsAuth` is deliberately not added to RouteShorthandOptions: only this overload accepts
+  // it, so a route literal with `wsAuth` never matches @fastify/websocket's overload (whose
+  // handler would see `request.wsAuth` as possibly null) nor a plain HTTP route's.
+  interface RouteShorthandMethod<
     RawServer extends RawServerBase = RawServerDefault,
     RawRequest extends RawRequestDefaultExpression<RawServer> = RawRequestDefaultExpression<RawServer>,
     RawReply extends RawReplyDefaultExpression<RawServer> = RawReplyDefaultExpression<RawServer>,
-    RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
-    ContextConfig = ContextConfigDefault,
-    SchemaCompiler extends FastifySchema = FastifySchema,
     TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault,
     Logger extends FastifyBaseLogger = FastifyBaseLogger
   > {
-  /* eslint-enable @typescript-eslint/no-unused-vars */
-    /** Authenticate this WebSocket route with fastify-ws-auth. Requires `websocket: true`. */
-    wsAuth?: true | WsAuthRouteOptions
+    <RequestGeneric extends RequestGenericInterface = RequestGenericInterface, ContextConfig = ContextConfigDefault, SchemaCompiler extends FastifySchema = FastifySchema, InnerLogger extends Logger = Logger>(
+      path: string,
+      opts: RouteShorthandOptions<RawServer, RawRequest, RawReply, RequestGeneric, ContextConfig, SchemaCompiler, TypeProvider, InnerLogger> & WsAuthRouteShorthandOptions,
+      handler?: AuthenticatedWebsocketHandler<RawServer, RawRequest, RequestGeneric, ContextConfig, SchemaCompiler, TypeProvider, InnerLogger>
+    ): FastifyInstance<RawServer, RawRequest, RawReply, InnerLogger, TypeProvider>
   }
 
-  interface FastifyInstance {
+  interface FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider> {
     wsAuth: WsAuthApi
+    route<
+      RouteGeneric extends RouteGenericInterface = RouteGenericInterface,
+      ContextConfig = ContextConfigDefault,
+      const SchemaCompiler extends FastifySchema = FastifySchema
+    >(
+      opts: Omit<RouteOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>, 'handler' | 'websocket'> &
+      WsAuthRouteShorthandOptions & {
+        handler: AuthenticatedWebsocketHandler<RawServer, RawRequest, RouteGeneric, ContextConfig, SchemaCompiler, TypeProvider, Logger>
+      }
+    ): FastifyInstance<RawServer, RawRequest, RawReply, Logger, TypeProvider>
   }
 
   interface FastifyRequest {
-    /** The authenticated connection, on routes with `wsAuth` (`null` elsewhere). */
-    wsAuth: AuthenticatedConnection
+    /**
+     * The authenticated connection. Set inside a `wsAuth` route's handler (where its type
+     * is non-null); `null` on every other route and in hooks before the upgrade.
+     */
+    wsAuth: AuthenticatedConnection | null
   }
 }
 
@@ -276,11 +321,12 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   // Added before @fastify/websocket registers its own onRoute hook, so the handler
   // wrapped here is the one @fastify/websocket calls after the upgrade.
   fastify.addHook('onRoute', (route) => {
-    if (route.wsAuth === undefined) return
+    const wsAuth = (route as { wsAuth?: unknown }).wsAuth as true | WsAuthRouteOptions | undefined
+    if (wsAuth === undefined) return
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     if (methods.every((method) => method === 'HEAD')) return
     if (route.websocket !== true) throw new NotAWebsocketRouteError(route.url)
-    const routeOptions = resolveRouteOptions(route.url, route.wsAuth, config)
+    const routeOptions = resolveRouteOptions(route.url, wsAuth, config)
     const hook = createHandshakeHook(routeOptions, context)
     route.onRequest = route.onRequest === undefined
       ? [hook]
@@ -313,6 +359,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
       if (socket.readyState === socket.OPEN) socket.close(1011, ERRORS.internal_error.code)
     }
   })
+  refuseLaterWebsocketRegistration(fastify)
 
   // Runs before Fastify routes (and logs) the upgrade request: a credential in the query
   // is redacted from the URL and the request is marked so authenticated routes refuse it.
@@ -352,7 +399,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     metrics: () => metrics.snapshot()
   }
   fastify.decorate('wsAuth', api)
-  fastify.decorateRequest('wsAuth', null as unknown as AuthenticatedConnection)
+  fastify.decorateRequest('wsAuth', null)
   fastify.decorateRequest(kHandshakeOutcome, null)
 
   fastify.addHook('onClose', async () => {

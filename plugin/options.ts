@@ -6,6 +6,7 @@ import type { StandardClaims } from './claims.ts'
 import { MAX_TIMER_DELAY_MS, type Clock } from './clock.ts'
 import type { ConnectionCounter } from './connection-counter.ts'
 import { InvalidOptionError } from './errors.ts'
+import { COOKIE_KEYS, JWKS_KEYS, OPTION_KEYS, RATE_LIMIT_KEYS, ROUTE_KEYS, unknownKey, VERIFY_KEYS } from './option-keys.ts'
 import { OriginPolicy } from './origin.ts'
 import { MemoryRevocationStore, type RevocationStore } from './revocation.ts'
 import type { RateLimit } from './token-bucket.ts'
@@ -254,7 +255,20 @@ function rateLimit (option: string, value: unknown, fallback: RateLimit): RateLi
   if (typeof value !== 'object' || !Number.isInteger(max) || (max as number) < 1 || !Number.isInteger(timeWindow) || (timeWindow as number) < 1) {
     fail(option, 'must be false or { max, timeWindow } with positive integers (events, ms)')
   }
+  refuseUnknownKeys(option, value as object, RATE_LIMIT_KEYS)
   return { max: max as number, timeWindow: timeWindow as number }
+}
+
+/**
+ * Refuses a key that `known` does not list: a misspelt option (`verify.audiance`) would
+ * otherwise turn its check off without a word.
+ */
+function refuseUnknownKeys (option: string, value: object, known: readonly string[]): void {
+  const unknown = unknownKey(value, known)
+  if (unknown === undefined) return
+  const prefix = option === '' ? '' : `${option}.`
+  const hint = unknown.closest === undefined ? `known keys: ${known.join(', ')}` : `did you mean "${prefix}${unknown.closest}"?`
+  fail(`${prefix}${unknown.key}`, `is not an option of fastify-ws-auth (${hint})`)
 }
 
 function fail (option: string, problem: string): never {
@@ -305,6 +319,7 @@ function keySetUrl (option: string, value: unknown): string {
 
 function resolveJwks (jwks: WsAuthJwksOptions, issuers: readonly string[] | undefined): ResolvedJwks {
   if (jwks === null || typeof jwks !== 'object') fail('verify.jwks', 'must be an object: { url?, cacheTtl?, refetchInterval?, maxKeys? }')
+  refuseUnknownKeys('verify.jwks', jwks, JWKS_KEYS)
   if (issuers?.length !== 1) fail('verify.issuer', 'is required with verify.jwks: the one issuer URL its tokens carry as `iss`')
   const issuer = issuers[0] as string
   const url = jwks.url === undefined ? undefined : keySetUrl('verify.jwks.url', jwks.url)
@@ -321,7 +336,8 @@ function resolveJwks (jwks: WsAuthJwksOptions, issuers: readonly string[] | unde
 }
 
 function resolveVerify (verify: WsAuthVerifyOptions | undefined): Pick<ResolvedOptions, 'algorithms' | 'key' | 'jwks' | 'typeRequired' | 'requiredScopes' | 'issuers' | 'audiences' | 'clockToleranceMs' | 'maxTokenLength' | 'allowedTypes'> {
-  if (verify === undefined || typeof verify !== 'object') fail('verify', 'is required: { algorithms, key } or { algorithms, jwks, issuer, audience }')
+  if (verify === undefined || verify === null || typeof verify !== 'object') fail('verify', 'is required: { algorithms, key } or { algorithms, jwks, issuer, audience }')
+  refuseUnknownKeys('verify', verify, VERIFY_KEYS)
   const { algorithms, key } = verify
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
     fail('verify.algorithms', 'must list the accepted signing algorithms, e.g. ["HS256"]')
@@ -398,6 +414,7 @@ function resolveAuthorize (option: string, value: unknown): Authorize | undefine
 
 export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') fail('options', 'must be an object')
+  refuseUnknownKeys('', options, OPTION_KEYS)
   const verify = resolveVerify(options.verify)
 
   let origins: OriginPolicy | undefined
@@ -414,7 +431,9 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
 
   let cookieName: string | undefined
   if (options.cookie !== undefined) {
-    const name = options.cookie?.name
+    if (options.cookie === null || typeof options.cookie !== 'object') fail('cookie', 'must be { name }')
+    refuseUnknownKeys('cookie', options.cookie, COOKIE_KEYS)
+    const name = options.cookie.name
     if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) fail('cookie.name', 'must be a valid cookie name')
     if (origins === undefined) {
       fail('allowedOrigins', 'is required with cookie credentials: a browser sends cookies with cross-site WebSocket handshakes, so only the Origin check stops cross-site hijacking')
@@ -485,6 +504,7 @@ export interface ResolvedRouteOptions {
 export function resolveRouteOptions (url: string, value: true | WsAuthRouteOptions, defaults: ResolvedOptions): ResolvedRouteOptions {
   if (value === true) return { authFrame: false, authorize: defaults.authorize }
   if (typeof value !== 'object' || value === null) fail(`wsAuth (route ${url})`, 'must be true or an object')
+  refuseUnknownKeys(`wsAuth (route ${url})`, value, ROUTE_KEYS)
   if (value.authFrame !== undefined && typeof value.authFrame !== 'boolean') fail(`wsAuth.authFrame (route ${url})`, 'must be a boolean')
   return {
     authFrame: value.authFrame ?? false,

@@ -6,7 +6,7 @@ import { createClock } from '@sinonjs/fake-timers'
 import { createSigner } from 'fast-jwt'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { WebSocket, type ClientOptions } from 'ws'
-import fastifyWsAuth, { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type Clock, type WsAuthOptions, type WsAuthRouteOptions } from '../plugin/index.ts'
+import fastifyWsAuth, { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type AuthenticatedWebsocketHandler, type Clock, type WsAuthOptions, type WsAuthRouteOptions } from '../plugin/index.ts'
 
 export const SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 
@@ -67,7 +67,7 @@ export interface ServerSetup {
   route?: true | WsAuthRouteOptions
   fastify?: FastifyServerOptions
   /** Route handler; by default echoes every message back. */
-  handler?: (socket: WebSocket, request: import('fastify').FastifyRequest) => void | Promise<void>
+  handler?: AuthenticatedWebsocketHandler
   /** Called after the plugin is registered, before listen. */
   setup?: (app: FastifyInstance) => unknown
 }

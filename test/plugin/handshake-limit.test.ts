@@ -1,9 +1,9 @@
 import fastifyRateLimit from '@fastify/rate-limit'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import type { WebSocket } from 'ws'
 import { fastifyWsAuth, type WsAuthOptions } from '../../plugin/index.ts'
-import { clientKey } from '../../plugin/handshake-limit.ts'
+import { clientKey, storeLimiter } from '../../plugin/handshake-limit.ts'
 import { SECRET, bearer, connect, sign } from '../helpers.ts'
 import { bearerHeader, rawUpgrade, refusedWith } from '../security/harness.ts'
 
@@ -25,6 +25,19 @@ t.test('client address buckets, as @fastify/rate-limit forms them', async (t) =>
   ]
   for (const [address, key] of cases) t.equal(clientKey(address), key, address)
   t.not(clientKey('2001:db8:1:2::1'), clientKey('2001:db8:1:3::1'), 'another /64 is another bucket')
+})
+
+t.test('@fastify/rate-limit\'s LocalStore, loaded by its file path, keeps the contract the limiter relies on', async (t) => {
+  // The store is not a public entry point of @fastify/rate-limit (plugin/handshake-limit.ts):
+  // this pins what the pinned minor does, synchronously, for one address and another.
+  const limiter = storeLimiter({ max: 2, timeWindow: 60_000 })
+  const request = (ip: string): FastifyRequest => ({ ip }) as FastifyRequest
+  t.equal(limiter(request('192.0.2.1')), undefined, 'first within the limit, answered synchronously')
+  t.equal(limiter(request('192.0.2.1')), undefined, 'second within the limit')
+  const third = limiter(request('192.0.2.1'))
+  t.type(third, 'number', 'third over the limit, with a retry-after')
+  t.ok((third as number) >= 1 && (third as number) <= 60, `retry-after ${String(third)} s within the window`)
+  t.equal(limiter(request('192.0.2.2')), undefined, 'another address has its own bucket')
 })
 
 async function listen (t: Test, app: FastifyInstance, host = '127.0.0.1'): Promise<string> {

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import fastifyWebsocket from '@fastify/websocket'
 import t from 'tap'
 import fastifyWsAuth from '../../plugin/index.ts'
-import { SECRET, registerError } from '../helpers.ts'
+import { SECRET, bearer, connect, registerError, sign } from '../helpers.ts'
 
 const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
 const verify = { algorithms: ['HS256'], key: SECRET } as const
@@ -53,6 +53,34 @@ t.test('misconfiguration fails at register with a clear error', async (t) => {
   }
 })
 
+t.test('an unknown option key is refused at register, naming it and the closest known key', async (t) => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['misspelt verify.audience', { verify: { ...verify, audiance: 'feed' } }, /option "verify\.audiance" is not an option of fastify-ws-auth \(did you mean "verify\.audience"\?\)/],
+    ['misspelt top-level option', { verify, renewBefor: 1000 }, /option "renewBefor" .*did you mean "renewBefore"/],
+    ['letter case', { verify, allowedorigins: ['https://a.test'] }, /option "allowedorigins" .*did you mean "allowedOrigins"/],
+    ['transposed letters', { verify: { ...verify, isuser: 'x' } }, /did you mean "verify\.issuer"/],
+    ['nothing close', { verify, somethingElse: true }, /option "somethingElse" is not an option of fastify-ws-auth \(known keys: verify, /],
+    ['rate limit key', { verify, renewalLimit: { max: 5, timeWindow: 1000, burst: 2 } }, /option "renewalLimit\.burst"/],
+    ['jwks key', { verify: { algorithms: ['RS256'], issuer: 'https://id.test', audience: 'a', jwks: { cacheTTL: 5 } } }, /option "verify\.jwks\.cacheTTL" .*did you mean "verify\.jwks\.cacheTtl"/],
+    ['cookie key', { verify, allowedOrigins: ['https://a.test'], cookie: { name: 'a', path: '/' } }, /option "cookie\.path"/]
+  ]
+  for (const [name, options, message] of cases) {
+    const err = await registerError(options)
+    t.equal(err.code, 'FST_WS_AUTH_INVALID_OPTION', `${name}: code`)
+    t.match(err.message, message, `${name}: message`)
+  }
+})
+
+t.test('an unknown route option key fails at route definition', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyWsAuth, { verify })
+  // @ts-expect-error the types refuse it too
+  t.throws(() => app.get('/x', { websocket: true, wsAuth: { authframe: true } }, () => {}), {
+    code: 'FST_WS_AUTH_INVALID_OPTION', message: /"wsAuth \(route \/x\)\.authframe" .*did you mean "wsAuth \(route \/x\)\.authFrame"/
+  })
+})
+
 t.test('a public-key algorithm that does not fit the key fails at register', async (t) => {
   const err = await registerError({ verify: { algorithms: ['RS256'], key: pem } })
   t.match(err.message, /RS256/)
@@ -65,9 +93,51 @@ t.test('registering @fastify/websocket first is refused with advice', async (t) 
   await app.close()
 })
 
+t.test('registering @fastify/websocket after the plugin fails at ready() instead of crashing the process', async (t) => {
+  for (const scope of ['root', 'child scope'] as const) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(fastifyWsAuth, { verify })
+    if (scope === 'root') app.register(fastifyWebsocket)
+    else app.register(async (child) => { await child.register(fastifyWebsocket) })
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_WS_AUTH_WEBSOCKET_REGISTERED', message: /registers @fastify\/websocket itself/ }, scope)
+  }
+})
+
+t.test('a wsAuth route declared before the plugin has loaded never accepts an upgrade (fails closed)', async (t) => {
+  // Fastify's onRoute hooks see only routes declared after them, so such a route stays a
+  // plain GET route (README, Usage): what must hold is that no socket opens on it.
+  for (const order of ['un-awaited register', 'sibling scope first'] as const) {
+    const app = Fastify()
+    let handlerRan = false
+    const handler = (): void => { handlerRan = true }
+    if (order === 'un-awaited register') {
+      // eslint-disable-next-line no-void -- not awaited: the misuse under test
+      void app.register(fastifyWsAuth, { verify })
+      app.get('/ws', { websocket: true, wsAuth: true }, handler)
+    } else {
+      await app.register(async (scope) => { scope.get('/ws', { websocket: true, wsAuth: true }, handler) })
+      await app.register(fastifyWsAuth, { verify })
+    }
+    // Such an upgrade is never answered: its socket would keep app.close() waiting.
+    const sockets = new Set<import('node:net').Socket>()
+    app.server.on('connection', (socket) => { sockets.add(socket) })
+    t.teardown(async () => {
+      for (const socket of sockets) socket.destroy()
+      await app.close()
+    })
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    const client = connect(address.replace('http', 'ws') + '/ws', bearer(sign()), { handshakeTimeout: 1000 })
+    const outcome = await Promise.race([client.opened.then(() => 'opened'), client.closed.then(() => 'not opened')])
+    t.equal(outcome, 'not opened', `${order}: no socket opened`)
+    t.notOk(handlerRan && client.socket.readyState === client.socket.OPEN, `${order}: the handler never holds an open socket`)
+  }
+})
+
 t.test('wsAuth on a route that is not a WebSocket route', async (t) => {
   const app = Fastify()
   await app.register(fastifyWsAuth, { verify })
+  // @ts-expect-error the types refuse it too: wsAuth is accepted only beside websocket: true
   t.throws(() => app.get('/x', { wsAuth: true }, async () => 'no'), { code: 'FST_WS_AUTH_NOT_WEBSOCKET_ROUTE' })
   await app.close()
 })

@@ -34,6 +34,10 @@ describe('register', () => {
     expect(app.register(fastifyWsAuth, {})).type.toRaiseError()
     expect(app.register(fastifyWsAuth, { verify, refusal: 'quiet' })).type.toRaiseError()
   })
+  test('rejects a misspelt option key', () => {
+    expect(app.register(fastifyWsAuth, { verify: { ...verify, audiance: 'feed' } })).type.toRaiseError()
+    expect(app.register(fastifyWsAuth, { verify, renewBefor: 1000 })).type.toRaiseError()
+  })
   test('options type is exported', () => {
     expect<WsAuthOptions['renewBefore']>().type.toBe<number | undefined>()
   })
@@ -56,6 +60,35 @@ describe('routes', () => {
     })).type.not.toRaiseError()
     expect(app.get('/b', { websocket: true, wsAuth: { authFrame: true, authorize: (claims) => claims.scope === 'x' } }, () => {})).type.not.toRaiseError()
     expect(app.get('/c', { websocket: true, wsAuth: 'yes' }, () => {})).type.toRaiseError()
+  })
+  test('wsAuth needs websocket: true, and a misspelt route option is an error', () => {
+    expect(app.get('/d', { wsAuth: true }, async () => 'no')).type.toRaiseError()
+    expect(app.get('/e', { websocket: true, wsAuth: { authframe: true } }, () => {})).type.toRaiseError()
+  })
+  test('request.wsAuth is honest outside an authenticated handler', () => {
+    app.get('/plain', async (request) => {
+      expect(request.wsAuth).type.toBe<AuthenticatedConnection | null>()
+      return 'ok'
+    })
+    app.get('/ws-plain', { websocket: true }, (socket, request) => {
+      expect(socket).type.toBe<WebSocket>()
+      expect(request.wsAuth).type.toBe<AuthenticatedConnection | null>()
+    })
+    app.addHook('onRequest', async (request) => {
+      expect(request.wsAuth).type.toBe<AuthenticatedConnection | null>()
+    })
+  })
+  test('route() with wsAuth types its handler as an authenticated one', () => {
+    expect(app.route({
+      method: 'GET',
+      url: '/f',
+      websocket: true,
+      wsAuth: true,
+      handler: (socket, request) => {
+        expect(socket).type.toBe<WebSocket>()
+        expect(request.wsAuth).type.toBe<AuthenticatedConnection>()
+      }
+    })).type.not.toRaiseError()
   })
 })
 
