@@ -123,7 +123,7 @@ export class Timeline {
     this.#credentials = this.#credentials.filter((credential) => (credential.end ?? credential.deadline) >= from)
     this.#closes = this.#closes.filter((close) => close.at >= from)
 
-    const parts: SVGElement[] = [this.#axis(from, to, x, axisY)]
+    const parts: SVGElement[] = [this.#axis(from, to, now, x, axisY)]
     for (const credential of this.#credentials) {
       const y = TOP + credential.lane * ROW
       const left = x(credential.start)
@@ -148,18 +148,28 @@ export class Timeline {
       parts.push(shape('line', { class: 'deadline', x1: at, x2: at, y1: 6, y2: axisY, 'data-at': current.deadline }),
         shape('text', { class: 'deadline-label', x: at - 4, y: 12, 'text-anchor': 'end' }, `deadline in ${seconds(Math.max(0, current.deadline - now))}`))
     }
+    // Closes in a row (a reconnection loop) share the label of the first: "closed 1006 +3".
+    let label: { element: SVGElement, text: string, right: number, more: number } | undefined
     for (const close of this.#closes) {
       const at = x(close.at)
       const group = shape('g', { class: 'close', 'data-at': close.at, 'data-code': close.code })
-      group.append(shape('line', { x1: at, x2: at, y1: 6, y2: axisY }), shape('text', { x: at + 4, y: 12 }, `closed ${close.code}`))
+      group.append(titled(shape('line', { x1: at, x2: at, y1: 6, y2: axisY }), `closed ${close.code} at ${clock(close.at)}`))
+      if (label !== undefined && at < label.right) {
+        label.element.textContent = `${label.text} +${++label.more}`
+      } else {
+        const text = `closed ${close.code}`
+        const element = shape('text', { x: at + 4, y: 12 }, text)
+        group.append(element)
+        label = { element, text, right: at + 4 + (text.length + 3) * 7, more: 0 }
+      }
       parts.push(group)
     }
-    parts.push(shape('line', { class: 'now', x1: x(now), x2: x(now), y1: 13, y2: axisY }),
-      shape('text', { class: 'now-label', x: x(now), y: 10, 'text-anchor': 'middle' }, 'now'))
+    parts.push(shape('line', { class: 'now', x1: x(now), x2: x(now), y1: 6, y2: axisY + 4 }),
+      shape('text', { class: 'now-label', x: x(now), y: axisY + 16, 'text-anchor': 'middle' }, 'now'))
     this.#svg.replaceChildren(...parts)
   }
 
-  #axis (from: number, to: number, x: (t: number) => number, axisY: number): SVGElement {
+  #axis (from: number, to: number, now: number, x: (t: number) => number, axisY: number): SVGElement {
     const axis = shape('g', { class: 'axis' })
     axis.append(shape('line', { x1: 0, x2: x(to), y1: axisY, y2: axisY }))
     // About one tick per 90 px: a label is 8 characters.
@@ -168,7 +178,7 @@ export class Timeline {
     for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
       axis.append(shape('line', { x1: x(t), x2: x(t), y1: axisY, y2: axisY + 4 }))
       // A label cut by the edge reads as another time.
-      if (x(t) > 30 && x(t) < x(to) - 30) axis.append(shape('text', { x: x(t), y: axisY + 16, 'text-anchor': 'middle' }, clock(t)))
+      if (x(t) > 30 && x(t) < x(to) - 30 && Math.abs(x(t) - x(now)) > 50) axis.append(shape('text', { x: x(t), y: axisY + 16, 'text-anchor': 'middle' }, clock(t)))
     }
     return axis
   }

@@ -18,7 +18,7 @@ async function timeline (page: Page): Promise<{ width: number, bars: Array<Shape
         width: element.getBoundingClientRect().width,
         at: Number(element.getAttribute(time)),
         code: Number(element.getAttribute('data-code')),
-        text: element.textContent ?? ''
+        text: element.querySelector('text')?.textContent ?? ''
       }))
     }
     return { width: svg.getBoundingClientRect().width, found, labels: [...svg.querySelectorAll('.axis text')].map((text) => text.textContent ?? '') }
