@@ -58,6 +58,10 @@ t.test('the example page in a real Chromium', { skip: browserSkip }, async (t) =
     t.ok(await page.isDisabled('#logout'), 'nor log out again')
     t.ok(await page.isVisible('#login-panel'), 'the login form is back')
     t.match((await timeline(page)).closes, [{ code: 4441, text: 'closed 4441' }], 'the close is on the timeline')
+    // Were the button enabled after all, the client's SendError is shown, not thrown.
+    await page.evaluate(() => { (document.getElementById('subscribe-premium') as HTMLButtonElement).disabled = false })
+    await page.click('#subscribe-premium')
+    t.equal(await errorShown(page, /Cannot send/), 'Cannot send: the client is closed')
 
     await submitLogin(page, 'carol')
     const refusal = await errorShown(page, /4403/)
