@@ -12,7 +12,7 @@ interface FeedMessage { type: string, topic?: string, price?: number, seq?: numb
 
 /** Why a connection closed, for the closes that carry no `auth_error` with a message of its own. */
 const CLOSE_MESSAGES: Record<number, string> = {
-  1000: 'Closed by this page',
+  1000: 'Closed normally',
   1001: 'The server is going away',
   1002: 'The server does not speak wsauth.v1',
   1006: 'The connection was lost, or refused before it opened',
@@ -89,6 +89,8 @@ function start (mode: Transport, login: LoginReply): void {
   client = undefined
   previous?.close()
   resetPanel(mode)
+  // The event log alone keeps the earlier sessions, as history.
+  log('events', `logged in as ${login.subject}: a new session`)
   $('login-panel').hidden = true
   $('session-panel').hidden = false
 
