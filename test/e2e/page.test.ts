@@ -39,6 +39,9 @@ async function errorShown (page: Page, pattern: RegExp): Promise<string> {
   return (await page.textContent('#error')) as string
 }
 
+// Four browser sessions of a few seconds each: beyond tap's 60 s per file when the machine is loaded.
+t.setTimeout(180_000)
+
 t.test('the example page in a real Chromium', { skip: browserSkip }, async (t) => {
   const browser = await launch()
   t.after(() => browser.close())
