@@ -26,6 +26,6 @@ export async function logIn (page: Page, origin: string, mode: 'token' | 'cookie
   return (await page.textContent('#socket-id')) as string
 }
 
-export async function renewals (page: Page, atLeast: number): Promise<void> {
-  await page.waitForFunction((n) => Number(document.getElementById('renewals')?.textContent) >= n, atLeast, { timeout: 20_000 })
+export async function renewals (page: Page, atLeast: number, timeout = 20_000): Promise<void> {
+  await page.waitForFunction((n) => Number(document.getElementById('renewals')?.textContent) >= n, atLeast, { timeout })
 }

@@ -30,7 +30,7 @@ t.test('the page in cookie mode, in a real Chromium', { skip: browserSkip }, asy
 
     await page.click('#logout')
     await page.waitForSelector('#state[data-state="closed"]')
-    t.match(await page.textContent('#closed-reason'), /credential_revoked \(4441\)/)
+    t.match(await page.textContent('#error'), /revoked \(4441 credential_revoked\)/)
     await context.close()
   })
 

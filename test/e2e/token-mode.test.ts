@@ -22,7 +22,7 @@ t.test('the page in subprotocol mode, in a real Chromium', { skip: browserSkip }
 
     await page.click('#logout')
     await page.waitForSelector('#state[data-state="closed"]')
-    t.match(await page.textContent('#closed-reason'), /credential_revoked \(4441\)/)
+    t.match(await page.textContent('#error'), /revoked \(4441 credential_revoked\)/)
     t.same(errors, [], 'no page errors')
     await page.close()
   })
@@ -45,7 +45,7 @@ t.test('the page in subprotocol mode, in a real Chromium', { skip: browserSkip }
     t.equal(reuse.status, 401)
     t.match(await reuse.json(), { error: 'refresh_reused' })
     await page.waitForSelector('#state[data-state="closed"]')
-    t.match(await page.textContent('#closed-reason'), /credential_revoked \(4441\)/, "the victim's page is told")
+    t.match(await page.textContent('#error'), /revoked \(4441 credential_revoked\)/, "the victim's page is told")
     await context.close()
   })
 })
