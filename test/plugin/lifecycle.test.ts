@@ -42,12 +42,23 @@ t.test('renew_required is sent renewBefore ahead of the deadline', async (t) => 
   client.close()
 })
 
-t.test('a lead time longer than the remaining lifetime asks at once', async (t) => {
+t.test('a lead time longer than half the remaining lifetime asks at the midpoint, not at once', async (t) => {
+  // Asked at once, a client would renew the moment each short-lived token is installed, in a loop.
   const s = await clockedServer(t, { renewBefore: 200 * S })
   const client = connect(s.url, bearer(s.token()))
   await client.frame('authenticated')
-  t.same(await client.frame('renew_required'), { type: 'renew_required', expiresAt: s.T0 + 100 * S, expiresIn: 100 * S })
-  t.equal(client.frames('renew_required').length, 1, 'once')
+  s.tick(50 * S - 1)
+  await sync(client, 'a')
+  t.same(client.frames('renew_required'), [], 'not before the midpoint')
+  s.tick(1)
+  t.same(await client.frame('renew_required'), { type: 'renew_required', expiresAt: s.T0 + 100 * S, expiresIn: 50 * S })
+  client.send({ type: 'renew', token: s.token({}, 110 * S), id: 'r' })
+  t.same(await client.frame('renewed'), { type: 'renewed', id: 'r', expiresAt: s.T0 + 110 * S, expiresIn: 60 * S })
+  s.tick(30 * S - 1)
+  await sync(client, 'b')
+  t.equal(client.frames('renew_required').length, 1, 'once per credential, and not at once after renewed')
+  s.tick(1)
+  await client.waitFor((m) => (m as { type?: string, expiresIn?: number }).type === 'renew_required' && (m as { expiresIn?: number }).expiresIn === 30 * S)
   client.close()
 })
 
