@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { CloseCode, MAX_CLIENT_FRAME_BYTES, RESERVED_FRAME_TYPES } from '../../protocol/index.ts'
 import { bearer, connect, sign, startServer, type TestClient } from '../helpers.ts'
@@ -111,4 +112,12 @@ t.test('large application messages that only look alike still reach the applicat
   }
   t.equal(client.socket.readyState, client.socket.OPEN)
   client.close()
+})
+
+t.test('SPEC.md and the README state the limit the server applies', async (t) => {
+  const spaced = MAX_CLIENT_FRAME_BYTES.toLocaleString('en-US').replace(/,/g, ' ')
+  const spec = readFileSync(new URL('../../SPEC.md', import.meta.url), 'utf8')
+  t.match(spec, `Protocol frames from the client MUST be at most ${spaced} bytes`)
+  t.match(spec, `protocol frames from the client ${spaced} bytes`)
+  t.match(readFileSync(new URL('../../README.md', import.meta.url), 'utf8'), `${MAX_CLIENT_FRAME_BYTES.toLocaleString('en-US')} bytes for a protocol frame`)
 })
