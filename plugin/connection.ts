@@ -57,7 +57,7 @@ const CLOSED = 2
  * and the renewal protocol. Available to the route handler as `request.wsAuth`.
  *
  * The deadline is enforced by one timer, not by re-verifying on each message; the only
- * per-message work is one clock read and, for small text frames, a byte search.
+ * per-message work is one clock read and, for text frames, a few byte searches (frame-detection.ts).
  */
 export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectionEvents> implements SocketHooks, Scheduled {
   /** Unique id of this connection, sent to the client in `authenticated`. */
