@@ -6,18 +6,24 @@ import { Alarm } from './clock.ts'
 import type { ConnectionContext } from './connection.ts'
 import { isErrorDefinition } from './credential.ts'
 import type { Authorize } from './options.ts'
+import type { PreAuthBudget } from './pre-auth-budget.ts'
 import { hook, kClosed, kMessage } from './socket-hooks.ts'
 import { closeSocket, closeWithError } from './socket-io.ts'
 import type { Verification, VerifiedCredential } from './verifier.ts'
 
 export interface AuthFrameContext extends ConnectionContext {
   readonly authTimeoutMs: number
+  /** Bytes one connection may send before it is authenticated, in total. */
   readonly maxPreAuthPayload: number
+  /** The process-wide cap on bytes held for connections not yet authenticated. */
+  readonly preAuthBudget: PreAuthBudget
 }
 
 // Application frames pipelined behind `auth` while it is being checked are held, in order,
 // up to this many; more is a protocol violation.
 const MAX_HELD_MESSAGES = 32
+
+const BUDGET_SPENT_MESSAGE = 'The server holds too much data of connections not yet authenticated; retry later'
 
 /**
  * Auth-frame transport: the socket is open but unauthenticated until its first frame, an
@@ -26,41 +32,58 @@ const MAX_HELD_MESSAGES = 32
  */
 export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, authorize: Authorize | undefined,
   context: AuthFrameContext, onAuthenticated: (credential: VerifiedCredential, sequence: number) => void, onRefused: (error: ErrorDefinition) => void): void {
-  const { clock } = context
+  const { clock, preAuthBudget } = context
   let settled = false
   let checking = false
   const held: Array<[Buffer, boolean]> = []
+  /** Bytes of this connection counted against `maxPreAuthPayload` and reserved in the process budget. */
+  let heldBytes = 0
   const alarm = new Alarm(clock)
 
-  const refuse = (error: ErrorDefinition): void => {
-    if (settled) return
+  /** Ends the wait: no more timeout, and the bytes held are the process's to give out again. */
+  const settle = (): void => {
     settled = true
     alarm.cancel()
+    preAuthBudget.release(heldBytes)
+    heldBytes = 0
+  }
+
+  const refuse = (error: ErrorDefinition, message?: string): void => {
+    if (settled) return
+    settle()
+    held.length = 0
     onRefused(error)
-    closeWithError(socket, error, context.closeTimeoutMs, clock)
+    closeWithError(socket, error, context.closeTimeoutMs, clock, message)
   }
 
   const accept = (credential: VerifiedCredential, sequence: number): void => {
     if (settled || socket.readyState !== WebSocket.OPEN) return
-    settled = true
-    alarm.cancel()
+    settle()
     // The authenticated connection installs its own hooks.
     hook(socket, undefined)
     onAuthenticated(credential, sequence)
     for (const [data, isBinary] of held) socket.emit('message', data, isBinary)
+    held.length = 0
   }
 
   const onMessage = (data: Buffer, isBinary: boolean): void => {
+    // The cap is on everything sent before acceptance, the auth frame included, not on
+    // each message: the messages held behind it are as much memory as it is.
+    if (heldBytes + data.length > context.maxPreAuthPayload) {
+      settle()
+      held.length = 0
+      onRefused(ERRORS.frame_invalid)
+      closeSocket(socket, 1009, 'message_too_big', context.closeTimeoutMs, clock)
+      return
+    }
+    if (!preAuthBudget.reserve(data.length)) {
+      refuse(ERRORS.server_busy, BUDGET_SPENT_MESSAGE)
+      return
+    }
+    heldBytes += data.length
     if (checking) {
       if (held.length >= MAX_HELD_MESSAGES) refuse(ERRORS.frame_invalid)
       else held.push([data, isBinary])
-      return
-    }
-    if (data.length > context.maxPreAuthPayload) {
-      settled = true
-      alarm.cancel()
-      onRefused(ERRORS.frame_invalid)
-      closeSocket(socket, 1009, 'message_too_big', context.closeTimeoutMs, clock)
       return
     }
     const frame = isBinary ? undefined : parseJson(data.toString())
@@ -100,8 +123,9 @@ export function awaitAuthFrame (socket: WebSocket, request: FastifyRequest, auth
       return false
     },
     [kClosed]: () => {
-      settled = true
-      alarm.cancel()
+      if (settled) return
+      settle()
+      held.length = 0
     }
   })
   alarm.set(clock.now() + context.authTimeoutMs, () => { refuse(ERRORS.auth_timeout) })

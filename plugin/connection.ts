@@ -3,13 +3,14 @@ import { EventEmitter } from 'node:events'
 import type { FastifyRequest } from 'fastify'
 import { WebSocket } from 'ws'
 import {
-  ERRORS, FrameType, MAX_TOKEN_LENGTH, isRenewFrame, parseJson, reservedTypeOf,
+  ERRORS, FrameType, MAX_CLIENT_FRAME_BYTES, isRenewFrame, parseJson, reservedTypeOf,
   type ErrorCode, type ErrorDefinition, type RenewFrame
 } from '../protocol/index.ts'
 import { admit, type AdmissionContext } from './admission.ts'
 import type { Verdict } from './authorize.ts'
 import { DeadlineQueue, kDue, kDueAt, kQueueIndex, type Scheduled } from './deadlines.ts'
 import { isErrorDefinition, type CredentialSource } from './credential.ts'
+import { mayBeReservedFrame } from './frame-detection.ts'
 import { logs } from './log.ts'
 import type { WsAuthMetrics } from './metrics.ts'
 import type { Authorize, WsAuthClaims } from './options.ts'
@@ -45,23 +46,7 @@ export interface AuthenticatedConnectionEvents {
   close: [code: number]
 }
 
-// Protocol frames are recognised without parsing every application message: every
-// reserved type starts with `auth` or `renew`, so a text frame is parsed only if it
-// contains one of these byte sequences (and is small enough to be a protocol frame).
-const AUTH_NEEDLE = Buffer.from('"auth')
-const RENEW_NEEDLE = Buffer.from('"renew')
-const QUOTE = 0x22
-
-/**
- * Whether a text frame may be a protocol frame. Both needles start with a quote, so one
- * byte search (memchr) first settles every message without one, and the needle searches
- * (about eight times dearer) start from the first quote.
- */
-function mayBeProtocolFrame (data: Buffer): boolean {
-  const quote = data.indexOf(QUOTE)
-  return quote !== -1 && (data.indexOf(RENEW_NEEDLE, quote) !== -1 || data.indexOf(AUTH_NEEDLE, quote) !== -1)
-}
-const MAX_PROTOCOL_FRAME_BYTES = MAX_TOKEN_LENGTH + 512
+const OVERSIZED_FRAME_MESSAGE = `A protocol frame larger than ${MAX_CLIENT_FRAME_BYTES} bytes`
 
 const OPEN = 0
 const CLOSING = 1
@@ -72,7 +57,7 @@ const CLOSED = 2
  * and the renewal protocol. Available to the route handler as `request.wsAuth`.
  *
  * The deadline is enforced by one timer, not by re-verifying on each message; the only
- * per-message work is one clock read and, for small text frames, a byte search.
+ * per-message work is one clock read and, for text frames, a few byte searches (frame-detection.ts).
  */
 export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectionEvents> implements SocketHooks, Scheduled {
   /** Unique id of this connection, sent to the client in `authenticated`. */
@@ -89,6 +74,14 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   [kQueueIndex] = -1
   #credential: VerifiedCredential
   #renewRequiredSent = false
+  /**
+   * When the current credential's renewal window opens: half its time left when it was
+   * installed. A `renew` from then on was asked for by the schedule and is never charged
+   * to the renewal budget (SPEC.md section 6, rule 2).
+   */
+  #renewWindowAt = 0
+  /** Client `renew` frames being checked (only asynchronous checks leave one pending). */
+  #renewing = 0
   #failures = 0
   #state = OPEN
   /** Cleared by each heartbeat ping, set by the pong. */
@@ -254,39 +247,67 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
       this.limit('message_rate_exceeded')
       return false
     }
-    if (!isBinary && data.length <= MAX_PROTOCOL_FRAME_BYTES && mayBeProtocolFrame(data)) {
+    if (!isBinary && mayBeReservedFrame(data)) {
       const frame = parseJson(data.toString())
       const type = reservedTypeOf(frame)
       if (type === undefined) return true
-      // The renewal budget is spent before any verification, so renew floods cost no crypto.
-      const limit = this.#context.renewalLimit
-      if (limit !== undefined) this.#renewals ??= new TokenBucket(limit, now)
-      if (this.#renewals !== undefined && !this.#renewals.take(now)) this.#refuseRenewal(ERRORS.renewal_rate_limited, idOf(frame))
-      else if (type === FrameType.Renew && isRenewFrame(frame)) this.#renew(frame, now)
+      // No reserved frame reaches the application, whatever its size; one over the
+      // protocol's limit is a broken or hostile peer, not a renewal attempt.
+      if (data.length > MAX_CLIENT_FRAME_BYTES) {
+        if (this.#closeWith(ERRORS.frame_invalid, OVERSIZED_FRAME_MESSAGE)) {
+          this.#log('info', 'frame_too_large', { bytes: data.length }, 'protocol frame over the size limit; closing')
+        }
+        return false
+      }
+      const renew = type === FrameType.Renew && isRenewFrame(frame) ? frame : undefined
+      // A renewal the schedule asked for is never charged; any other reserved frame is,
+      // before any verification, so renew floods cost no crypto.
+      if (renew !== undefined && this.#inRenewalWindow(now)) this.#renew(renew, now)
+      else if (!this.#charge(now)) this.#refuseRenewal(ERRORS.renewal_rate_limited, idOf(frame))
+      else if (renew !== undefined) this.#renew(renew, now)
       else this.#refuseRenewal(ERRORS.frame_invalid, idOf(frame))
       return false
     }
     return true
   }
 
+  /** Whether a `renew` now answers the schedule: the window is open and no other renewal is being checked. */
+  #inRenewalWindow (now: number): boolean {
+    return now >= this.#renewWindowAt && this.#renewing === 0
+  }
+
+  /** Takes one unit of the renewal budget; false when it is spent. */
+  #charge (now: number): boolean {
+    const limit = this.#context.renewalLimit
+    return limit === undefined || (this.#renewals ??= new TokenBucket(limit, now)).take(now)
+  }
+
+  /** Arms a newly installed credential: its renewal window, `renew_required`, then its deadline. */
   #schedule (now: number): void {
     const deadline = this.#credential.deadline
-    if (!this.#renewRequiredSent) {
-      const renewAt = deadline - this.#context.renewBeforeMs
-      if (renewAt > now) {
-        this.#context.deadlines.schedule(this, renewAt)
-        return
-      }
-      this.#sendRenewRequired(now)
+    // Half the time left (as the client reads it from `expiresIn`, whole ms): a lead longer
+    // than that would ask a short-lived credential to renew the moment it is installed, and
+    // every renewal would be followed by the next, in a loop.
+    const half = remainingMs(deadline, now) / 2
+    this.#renewWindowAt = now + half
+    const renewAt = deadline - Math.min(this.#context.renewBeforeMs, half)
+    if (renewAt > now) {
+      this.#context.deadlines.schedule(this, renewAt)
+      return
     }
+    this.#sendRenewRequired(now)
     this.#context.deadlines.schedule(this, deadline)
   }
 
   /** @internal The deadline queue: the renewal request or the deadline has come. */
   [kDue] (now: number): void {
     if (this.#state !== OPEN) return
-    if (this.#renewRequiredSent) this.#expire()
-    else this.#schedule(now)
+    if (this.#renewRequiredSent) {
+      this.#expire()
+      return
+    }
+    this.#sendRenewRequired(now)
+    this.#context.deadlines.schedule(this, this.#credential.deadline)
   }
 
   #sendRenewRequired (now: number): void {
@@ -305,7 +326,12 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   }
 
   #renew (frame: RenewFrame, receivedAt: number): void {
-    this.#check(frame.token, frame.id, receivedAt, (error) => { this.#refuseRenewal(error, frame.id) })
+    this.#renewing++
+    const settled = (): void => { this.#renewing-- }
+    this.#check(frame.token, frame.id, receivedAt, (error) => {
+      settled()
+      this.#refuseRenewal(error, frame.id)
+    }, settled)
   }
 
   /**

@@ -27,6 +27,7 @@ import { JwksKeySource } from './jwks.ts'
 import { HookedWebSocket } from './socket-hooks.ts'
 import { WsAuthMetrics, type MetricsSnapshot } from './metrics.ts'
 import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
+import { PreAuthBudget } from './pre-auth-budget.ts'
 import { redactQueryCredential } from './query-credential.ts'
 import { ConnectionRegistry, type ConnectionSelector } from './registry.ts'
 import { revocationProblem, type ClusterCommand, type Revocation } from './revocation.ts'
@@ -229,6 +230,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     closeTimeoutMs: config.closeTimeoutMs,
     authTimeoutMs: config.authTimeoutMs,
     maxPreAuthPayload: config.maxPreAuthPayload,
+    preAuthBudget: new PreAuthBudget(config.maxPreAuthPayloadTotal),
     origins: config.origins,
     cookie: config.cookieName === undefined ? undefined : new CookieCredential(config.cookieName, parseCookie as CookieParser),
     refusal: config.refusal,

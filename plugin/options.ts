@@ -109,8 +109,9 @@ export interface WsAuthOptions {
   /** Accept the credential from this HttpOnly cookie. Requires `allowedOrigins`. @default undefined (off) */
   cookie?: { name: string }
   /**
-   * How long before the deadline `renew_required` is sent, in ms. If less time than this
-   * is left when a credential is accepted, `renew_required` is sent at once.
+   * How long before the deadline `renew_required` is sent, in ms, but never more than half
+   * the time the credential had left when it was accepted: a credential with less than
+   * twice this left is asked at its midpoint (SPEC.md section 6, rule 2).
    * @default 30000
    */
   renewBefore?: number
@@ -118,8 +119,19 @@ export interface WsAuthOptions {
   maxRenewalFailures?: number
   /** Time a client has to send its `auth` frame on routes that allow it, in ms; then 4408 `auth_timeout`. @default 5000 */
   authTimeout?: number
-  /** Largest message accepted before authentication, in bytes (auth-frame mode); larger closes with 1009. @default 16384 */
+  /**
+   * Bytes a connection may send before it is authenticated (auth-frame mode), in total: the
+   * `auth` frame and every message held behind it while it is checked. More closes with 1009.
+   * @default 16384
+   */
   maxPreAuthPayload?: number
+  /**
+   * Bytes held for all connections of the process not yet authenticated (auth-frame mode),
+   * in total: a message that would pass it closes its connection with `server_busy`
+   * (4503, retry). At least `maxPreAuthPayload`.
+   * @default 67108864 (64 MiB)
+   */
+  maxPreAuthPayloadTotal?: number
   /**
    * How a handshake with a bad credential is refused. `status`: an HTTP error response.
    * `close`: the upgrade completes, the server sends one `auth_error` and closes with its
@@ -154,8 +166,11 @@ export interface WsAuthOptions {
   /** Inbound messages per connection (a token bucket); over it the connection is closed with 4429 `message_rate_exceeded`. `false` disables it. @default { max: 1000, timeWindow: 1000 } */
   messageLimit?: RateLimit | false
   /**
-   * `renew` frames per connection (a token bucket); over it a `renew` is refused with
-   * `renewal_rate_limited` before any verification, and counts as a failed renewal.
+   * Budget for unsolicited renewals, per connection (a token bucket). A `renew` the schedule
+   * asked for (from the midpoint of the current credential's life, so always after
+   * `renew_required`, while no other renewal is being checked) is never charged; any other
+   * `renew` or reserved frame is, and over the budget it is refused with
+   * `renewal_rate_limited` before any verification and counts as a failed renewal.
    * `false` disables it. @default { max: 5, timeWindow: 60000 }
    */
   renewalLimit?: RateLimit | false
@@ -223,6 +238,7 @@ export interface ResolvedOptions {
   readonly maxRenewalFailures: number
   readonly authTimeoutMs: number
   readonly maxPreAuthPayload: number
+  readonly maxPreAuthPayloadTotal: number
   readonly refusal: RefusalMode
   readonly authorize: Authorize | undefined
   readonly closeTimeoutMs: number
@@ -468,6 +484,10 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
     fail('connectionCounter', 'must implement acquire() and release()')
   }
 
+  const maxPreAuthPayload = nonNegativeInteger('maxPreAuthPayload', options.maxPreAuthPayload, 16_384) || fail('maxPreAuthPayload', 'must be positive')
+  const maxPreAuthPayloadTotal = nonNegativeInteger('maxPreAuthPayloadTotal', options.maxPreAuthPayloadTotal, 64 * 1024 * 1024)
+  if (maxPreAuthPayloadTotal < maxPreAuthPayload) fail('maxPreAuthPayloadTotal', `must be at least maxPreAuthPayload (${maxPreAuthPayload}), got ${maxPreAuthPayloadTotal}`)
+
   return {
     ...verify,
     origins,
@@ -475,7 +495,8 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
     renewBeforeMs: nonNegativeInteger('renewBefore', options.renewBefore, 30_000),
     maxRenewalFailures: nonNegativeInteger('maxRenewalFailures', options.maxRenewalFailures, 3, 1000) || fail('maxRenewalFailures', 'must be at least 1'),
     authTimeoutMs: nonNegativeInteger('authTimeout', options.authTimeout, 5000, MAX_TIMER_DELAY_MS) || fail('authTimeout', 'must be positive'),
-    maxPreAuthPayload: nonNegativeInteger('maxPreAuthPayload', options.maxPreAuthPayload, 16_384) || fail('maxPreAuthPayload', 'must be positive'),
+    maxPreAuthPayload,
+    maxPreAuthPayloadTotal,
     refusal,
     authorize: resolveAuthorize('authorize', options.authorize),
     closeTimeoutMs: nonNegativeInteger('closeTimeout', options.closeTimeout, 2000, MAX_TIMER_DELAY_MS),

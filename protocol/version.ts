@@ -25,3 +25,10 @@ export const MAX_REQUEST_ID_LENGTH = 64
 
 /** A close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5: control frame payload ≤ 125). */
 export const MAX_CLOSE_REASON_BYTES = 123
+
+/**
+ * Largest protocol frame a client may send, in bytes: a `renew` with the longest token and
+ * `id`, and room for whitespace and members a later revision may add. A frame of a reserved
+ * type over it is a protocol violation (SPEC.md section 4).
+ */
+export const MAX_CLIENT_FRAME_BYTES = MAX_TOKEN_LENGTH + 512

@@ -42,12 +42,23 @@ t.test('renew_required is sent renewBefore ahead of the deadline', async (t) => 
   client.close()
 })
 
-t.test('a lead time longer than the remaining lifetime asks at once', async (t) => {
+t.test('a lead time longer than half the remaining lifetime asks at the midpoint, not at once', async (t) => {
+  // Asked at once, a client would renew the moment each short-lived token is installed, in a loop.
   const s = await clockedServer(t, { renewBefore: 200 * S })
   const client = connect(s.url, bearer(s.token()))
   await client.frame('authenticated')
-  t.same(await client.frame('renew_required'), { type: 'renew_required', expiresAt: s.T0 + 100 * S, expiresIn: 100 * S })
-  t.equal(client.frames('renew_required').length, 1, 'once')
+  s.tick(50 * S - 1)
+  await sync(client, 'a')
+  t.same(client.frames('renew_required'), [], 'not before the midpoint')
+  s.tick(1)
+  t.same(await client.frame('renew_required'), { type: 'renew_required', expiresAt: s.T0 + 100 * S, expiresIn: 50 * S })
+  client.send({ type: 'renew', token: s.token({}, 110 * S), id: 'r' })
+  t.same(await client.frame('renewed'), { type: 'renewed', id: 'r', expiresAt: s.T0 + 110 * S, expiresIn: 60 * S })
+  s.tick(30 * S - 1)
+  await sync(client, 'b')
+  t.equal(client.frames('renew_required').length, 1, 'once per credential, and not at once after renewed')
+  s.tick(1)
+  await client.waitFor((m) => (m as { type?: string, expiresIn?: number }).type === 'renew_required' && (m as { expiresIn?: number }).expiresIn === 30 * S)
   client.close()
 })
 
@@ -120,6 +131,55 @@ t.test('too many failed renewals close the connection', async (t) => {
   t.same(client.frames('auth_error').map((f) => [f.code, f.closing]), [
     ['subject_mismatch', false], ['subject_mismatch', false], ['subject_mismatch', false], ['renewal_attempts_exceeded', true]
   ])
+})
+
+t.test('flow 3: the last allowed refusal is answered twice, then 4429', async (t) => {
+  // SPEC.md flow 3: the renewal's own auth_error (with its id, closing: false), then
+  // renewal_attempts_exceeded (closing: true, no id), then the close.
+  const s = await clockedServer(t, { maxRenewalFailures: 2 })
+  const client = connect(s.url, bearer(s.token()))
+  await client.frame('authenticated')
+  client.send({ type: 'renew', token: s.token({ sub: 'bob' }), id: 'r1' })
+  client.send({ type: 'renew', token: s.token({ sub: 'bob' }), id: 'r2' })
+  t.same(await client.closed, { code: CloseCode.TooManyRequests, reason: 'renewal_attempts_exceeded' })
+  const refusal = (id: string) => ({ type: 'auth_error', code: 'subject_mismatch', message: ERRORS.subject_mismatch.message, closing: false, retry: false, id })
+  t.same(client.messages.slice(1), [
+    refusal('r1'),
+    refusal('r2'),
+    { type: 'auth_error', code: 'renewal_attempts_exceeded', message: ERRORS.renewal_attempts_exceeded.message, closing: true, retry: true }
+  ])
+})
+
+t.test('a server-only frame from the client: frame_invalid, closing: false, echoing its id, counted as a failed renewal', async (t) => {
+  for (const type of ['authenticated', 'renew_required', 'renewed', 'auth_error', 'auth']) {
+    const s = await clockedServer(t, { maxRenewalFailures: 2 })
+    const client = connect(s.url, bearer(s.token()))
+    await client.frame('authenticated')
+    client.send({ type, id: 'x1', expiresAt: 1, expiresIn: 1 })
+    t.same(await client.frame('auth_error'), { type: 'auth_error', code: 'frame_invalid', message: ERRORS.frame_invalid.message, closing: false, retry: false, id: 'x1' }, type)
+    client.send({ type, id: 'x2' })
+    t.same(await client.closed, { code: CloseCode.TooManyRequests, reason: 'renewal_attempts_exceeded' }, `${type}: the second one reaches maxRenewalFailures`)
+  }
+})
+
+t.test('a renewal refused as forbidden keeps the connection to its current deadline', async (t) => {
+  // SPEC.md section 8: a refused renewal never shortens the credential the connection already
+  // has; it only declines to extend it. Cutting access at once is revocation's job.
+  const time = manualClock()
+  const server = await startServer(t, {
+    plugin: { clock: time.clock, renewBefore: 40 * S },
+    route: { authorize: (claims) => claims.scope === 'feed' }
+  })
+  const T0 = time.now()
+  const client = connect(server.url, bearer(sign({ exp: (T0 + 100 * S) / 1000, scope: 'feed' })))
+  await client.frame('authenticated')
+  client.send({ type: 'renew', token: sign({ exp: (T0 + 200 * S) / 1000, scope: 'none' }), id: 'f' })
+  t.same(await client.frame('auth_error'), { type: 'auth_error', code: 'forbidden', message: ERRORS.forbidden.message, closing: false, retry: false, id: 'f' })
+  time.tick(100 * S - 1)
+  client.send('still')
+  await client.waitFor((m) => m === 'still')
+  time.tick(1)
+  t.same(await client.closed, { code: CloseCode.CredentialExpired, reason: 'credential_expired' }, 'closed at the deadline it had')
 })
 
 t.test('a successful renewal resets the failure count', async (t) => {
