@@ -12,7 +12,7 @@ function keys<T> () {
 }
 
 export const OPTION_KEYS = keys<WsAuthOptions>()(['verify', 'allowedOrigins', 'cookie', 'renewBefore', 'maxRenewalFailures',
-  'authTimeout', 'maxPreAuthPayload', 'refusal', 'authorize', 'closeTimeout', 'handshakeLimit', 'maxConnections',
+  'authTimeout', 'maxPreAuthPayload', 'maxPreAuthPayloadTotal', 'refusal', 'authorize', 'closeTimeout', 'handshakeLimit', 'maxConnections',
   'maxConnectionsPerSubject', 'connectionLimitPolicy', 'messageLimit', 'renewalLimit', 'handshakeTimeout',
   'heartbeatInterval', 'maxBufferedAmount', 'revocationStore', 'connectionCounter', 'revocationRetention', 'websocket',
   'clock'])
