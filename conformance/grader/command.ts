@@ -1,0 +1,1 @@
+export async function gradeServerCommand (_args: string[]): Promise<number> { return 2 }
