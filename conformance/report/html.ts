@@ -25,7 +25,7 @@ export function renderHtml (report: Report): string {
 <h1>wsauth.v1 conformance, ${report.mode} grading</h1><p>${escape(report.subject)}, ${escape(report.generatedAt)}: <b>${pass} passed, ${fail} failed, ${notRun} not run</b>.</p>
 <table><tr><th>case</th><th>SPEC section</th><th>title</th><th>result</th><th>why</th></tr>
 ${rows}</table>
-<h2>Timelines</h2><p>Times in ms from the start of the case. c→s: what the client did; s→c: what the kit did.</p>
+<h2>Timelines</h2><p>Times in ms from the start of the case. ${report.mode === 'client' ? 'c→s: what the client under test did; s→c: what the kit did' : 'c→s: what the grader did; s→c: what the server under test did'}.</p>
 ${details}
 </body></html>
 `
