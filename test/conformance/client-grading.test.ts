@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -82,4 +84,27 @@ t.test('broken clients fail exactly the cases they violate', async (t) => {
   t.same(failed(late), renewing, `renewing late fails the renewal cases only (${renewing.join(', ')})`)
   t.same(failed(ignoresRetryAfter), needsRetryAfter, `ignoring Retry-After fails ${needsRetryAfter.join(', ')} only`)
   t.match(reconnects.find((r) => r.id === revokedId)?.reasons.join(' '), /reconnected after 4441/)
+})
+
+t.test('npm run conformance -- serve lists the cases, writes the reports as cases end, and stops on SIGINT', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'wsauth-serve-'))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'conformance/cli.ts', 'serve', '--port', '0', '--out', out, '--agent', 'smoke'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => { if (child.exitCode === null) child.kill() })
+  let output = ''
+  const url = await new Promise<string>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const found = /(http:\/\/127\.0\.0\.1:\d+)\/cases/.exec(output)
+      if (found !== null) resolve(found[1] as string)
+    })
+  })
+  const { cases } = await (await fetch(`${url}/cases`)).json() as { cases: Array<{ id: string, url: string, tokenUrl: string, resultUrl: string }> }
+  t.equal(cases.length, CLIENT_CASES.length, 'GET /cases lists every case')
+  t.match(cases[0], { id: '2.1.1', url: `${url.replace('http', 'ws')}/cases/2.1.1/ws`, tokenUrl: `${url}/cases/2.1.1/token` })
+  await runReferenceClient({ kit: url, only: ['2.4.1'] })
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { subject: string, summary: { pass: number, notRun: number } }
+  t.match(report, { subject: 'smoke', summary: { pass: 1, notRun: CLIENT_CASES.length - 1 } }, 'report.json is rewritten when a case ends')
+  child.kill('SIGINT')
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 0, 'exits cleanly on SIGINT')
 })
