@@ -14,5 +14,6 @@ export const CLIENT_CASES: readonly CaseDefinition[] = Object.freeze([
   ...robustnessCases.filter((c) => c.section.startsWith('6.')),
   ...closingCases,
   ...renewalCases.filter((c) => c.section.startsWith('9.')),
-  ...limitCases
+  ...limitCases,
+  ...robustnessCases.filter((c) => c.section.startsWith('11.') || c.section.startsWith('13.'))
 ])

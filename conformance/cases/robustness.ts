@@ -1,5 +1,6 @@
 import type { CaseDefinition } from '../server/case-run.ts'
-import { complete, connect, expectEcho, PROMPT_MS } from './steps.ts'
+import { FrameType, SUBPROTOCOL } from '../../protocol/index.ts'
+import { complete, connect, expectEcho, PROMPT_MS, probe } from './steps.ts'
 
 // Messages that are not protocol frames: the application must get each, unchanged.
 const UNKNOWN_TEXT = [
@@ -45,6 +46,37 @@ export const robustnessCases: CaseDefinition[] = [
       await run.until(() => peer.ended !== undefined, PROMPT_MS)
       run.expect(peer.ended !== undefined && peer.ended.t - (peer.kitClosedAt ?? 0) <= 1000, 'SPEC §6 rule 7: the close frame was not answered within 1000 ms')
       run.expect(peer.ended?.code !== 1006, 'SPEC §6 rule 7: the client dropped the connection without a close frame')
+    }
+  },
+  {
+    id: '11.5',
+    section: '11. Security requirements for clients',
+    title: 'Does not use a connection whose 101 did not select wsauth.v1',
+    rule: 'The kit\'s 101 selects no subprotocol (rule 5, and SPEC §2.1: a client SHOULD fail such a connection). On that connection the client sends no message (an application message the kit sends is not echoed) and the connection ends within 1000 ms.',
+    selectsNoSubprotocol: true,
+    async run (run) {
+      const { peer } = await run.accept()
+      peer.authenticated(10_000)
+      probe(peer)
+      await run.until(() => peer.ended !== undefined, 1000)
+      run.expect(peer.messages.length === 0, `SPEC §11 rule 5: the client used a connection without ${SUBPROTOCOL} (it sent ${peer.messages.length} messages)`)
+      run.expect(peer.ended !== undefined, `SPEC §2.1: the connection without ${SUBPROTOCOL} still open after 1000 ms`)
+    }
+  },
+  {
+    id: '13.1',
+    section: '13. Versioning',
+    title: 'Ignores unknown members of protocol frames',
+    rule: 'authenticated and renew_required carry members this version does not define (as a later minor revision may add); the client still renews within 1000 ms of renew_required, and its renew is valid.',
+    async run (run) {
+      const { peer } = await run.accept()
+      const future = { futureMember: { nested: [1, 2] }, 'x-vendor': 'kit' }
+      peer.send({ type: FrameType.Authenticated, connectionId: 'kit-13.1', subject: 'conformance', sessionId: 'case-13.1', expiresAt: Date.now() + 3000, expiresIn: 3000, ...future })
+      peer.send({ type: FrameType.RenewRequired, expiresAt: Date.now() + 3000, expiresIn: 3000, ...future })
+      if (!await run.until(() => peer.renews.length > 0, 1000)) return run.fail('SPEC §13: no renew within 1000 ms of a renew_required with unknown members')
+      peer.renewed(peer.renews[0]?.json?.id, 10_000)
+      await expectEcho(run, peer, 'SPEC §13')
+      await complete(run, peer)
     }
   }
 ]

@@ -209,6 +209,8 @@ export interface CaseDefinition {
   /** A transport the client must use for this case; without it, the client uses its own. */
   transport?: Transport
   requires?: Feature[]
+  /** The kit's 101 selects no subprotocol (a server that does not speak wsauth.v1). */
+  selectsNoSubprotocol?: boolean
   /** Lifetime of the tokens the kit issues for this case, in ms. @default 10000 */
   tokenLifetimeMs?: number
   run (run: CaseRun): Promise<void>

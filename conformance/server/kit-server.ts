@@ -33,7 +33,7 @@ export class KitServer {
   readonly #wss = new WebSocketServer({
     noServer: true,
     // Select wsauth.v1 only; a bearer entry is never echoed (SPEC §2.1).
-    handleProtocols: (offered) => offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false
+    handleProtocols: (offered, request) => offered.has(SUBPROTOCOL) && this.#caseOf(request.url)?.definition.selectsNoSubprotocol !== true ? SUBPROTOCOL : false
   })
 
   readonly #cases = new Map<string, CaseState>()
@@ -101,11 +101,14 @@ export class KitServer {
     return json(response, 404, { error: 'not_found', message: 'POST /cases/<id>/token, GET /cases/<id>/result, or a WebSocket to /cases/<id>/ws' })
   }
 
+  /** The case whose WebSocket URL `url` is. */
+  #caseOf (url: string | undefined): CaseState | undefined {
+    const parts = (url ?? '/').split('?')[0]?.split('/').filter((part) => part.length > 0) ?? []
+    return parts[0] === 'cases' && parts[2] === 'ws' && parts.length === 3 ? this.#cases.get(parts[1] as string) : undefined
+  }
+
   #upgrade (request: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
-    const path = (request.url ?? '/').split('?')[0] as string
-    const parts = path.split('/').filter((part) => part.length > 0)
-    const state = parts[0] === 'cases' && parts[2] === 'ws' && parts.length === 3 ? this.#cases.get(parts[1] as string) : undefined
-    const run = state?.run
+    const run = this.#caseOf(request.url)?.run
     if (run === undefined) {
       socket.end('HTTP/1.1 410 Gone\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
       return

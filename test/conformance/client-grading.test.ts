@@ -43,7 +43,7 @@ const byTitle = (fragment: string): string => {
 const failed = (results: CaseResult[]): string[] => results.filter((r) => r.status === 'fail').map((r) => r.id)
 const needsRetryAfter = CLIENT_CASES.filter((c) => c.requires?.includes('retry-after')).map((c) => c.id)
 // Every case in which the client must renew before a deadline (and no other).
-const renewing = ['5.2.1', '5.3.1', '5.3.2', '6.3.1', '6.3.2', '9.3.1', '9.3.2']
+const renewing = ['5.2.1', '5.3.1', '5.3.2', '6.3.1', '6.3.2', '9.3.1', '9.3.2', '13.1']
 
 t.test('the reference client passes client grading; cases for features it does not claim are not run', async (t) => {
   const results = await grade(t, {})
