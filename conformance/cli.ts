@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // npm run conformance -- serve --port 9001 [--out DIR] [--agent NAME]
 // npm run conformance -- grade-server --url ws://host/feed (--login URL --username U --password P | --key SECRET) [--out DIR]
 import { resolve } from 'node:path'
@@ -6,7 +7,7 @@ import { CLIENT_CASES } from './cases/index.ts'
 import { buildReport, writeReport } from './report/write.ts'
 import { KitServer } from './server/kit-server.ts'
 
-const USAGE = `usage:
+const USAGE = `usage (npx fastify-ws-auth-conformance … where the package is installed; npm run conformance -- … in its repository):
   npm run conformance -- serve [--port 9001] [--host 127.0.0.1] [--out DIR] [--agent NAME]
       serves the client-grading cases; a client under test lists them at GET /cases
   npm run conformance -- grade-server --url ws://HOST/PATH (--login URL [--username U --password P] | --key SECRET [--issuer I --audience A])

@@ -126,9 +126,11 @@ t.test('the packed tarball in fresh apps', async (t) => {
   t.teardown(packed.cleanup)
   const { stdout: listing } = await exec('tar', ['-tzf', packed.tarball], packed.dir)
   const shipped = listing.split('\n').filter(Boolean).map((path) => path.replace(/^package\//, ''))
+  const shippedVectors = shipped.filter((path) => /^dist\/conformance\/vectors\/.+\.json$/.test(path))
 
   t.test('the tarball carries what its README links and nothing of the repository tooling', async (t) => {
-    for (const file of ['LICENSE', 'README.md', 'SPEC.md', 'client/README.md', 'docs/example-page.png',
+    for (const file of ['LICENSE', 'README.md', 'SPEC.md', 'client/README.md', 'docs/example-page.png', 'conformance/README.md',
+      'dist/conformance/cli.js', 'conformance/clients/python/wsauth_client.py',
       'dist/plugin/index.js', 'dist/plugin/index.d.ts', 'dist/client/index.js', 'dist/protocol/index.js', 'dist/redis/index.js']) {
       t.ok(shipped.includes(file), `ships ${file}`)
     }
@@ -183,6 +185,13 @@ t.test('the packed tarball in fresh apps', async (t) => {
 
       await runUsage(t, app, blocks)
       if (fastify !== highest) return
+
+      t.test('the conformance kit runs from the installed package', async (t) => {
+        const cli = join(app.dir, 'node_modules', '.bin', 'fastify-ws-auth-conformance')
+        const usage = await exec(cli, [], app.dir).then(() => '', (error: Error) => error.message)
+        t.match(usage, /usage \(npx fastify-ws-auth-conformance/, 'without a command it prints its usage and fails')
+        t.ok(shippedVectors.length >= 6, `ships ${shippedVectors.length} vector files`)
+      })
 
       t.test('require() of the ESM package works where Node can require ES modules', async (t) => {
         const script = "const m = require('fastify-ws-auth'); const c = require('fastify-ws-auth/client'); " +
