@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { connect as tcpConnect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import t, { type Test } from 'tap'
 import { bearer, connect, delay, sign, startServer, type RunningServer } from '../helpers.ts'
 
@@ -79,4 +84,35 @@ t.test('headersTimeout 0 leaves header delivery to Node', async (t) => {
   await delay(BOUND * 3)
   t.ok(open, 'still open past the bound')
   socket.destroy()
+})
+
+t.test('on a TLS server the bound runs from the end of the TLS handshake', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-auth-headers-'))
+  t.after(() => { rmSync(dir, { recursive: true, force: true }) })
+  const keyFile = join(dir, 'key.pem')
+  const certFile = join(dir, 'cert.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  const server = await startServer(t, {
+    plugin: { headersTimeout: BOUND },
+    fastify: { https: { key: readFileSync(keyFile), cert: readFileSync(certFile) } } as never,
+    setup: (app) => { app.get('/plain', async () => 'ok') }
+  })
+  const port = Number(new URL(server.url).port)
+  const open = (request: string): { socket: Socket, closed: Promise<string> } => {
+    const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () => { socket.write(request) })
+    let received = ''
+    socket.on('data', (chunk) => { received += chunk.toString() })
+    socket.on('error', () => {})
+    return { socket, closed: new Promise((resolve) => socket.on('close', () => { resolve(received) })) }
+  }
+  const received = await closedWithin(t, open('GET /ws HTTP/1.1\r\nHost: x\r\n'), BOUND + SLACK, 'a partial request over TLS: closed')
+  t.match(received, /^HTTP\/1\.1 408 /, 'answered 408')
+
+  const keptAlive = open('GET /plain HTTP/1.1\r\nHost: x\r\n\r\n')
+  let stillOpen = true
+  keptAlive.closed.then(() => { stillOpen = false }, () => {})
+  await delay(BOUND * 3)
+  t.ok(stillOpen, 'a TLS keep-alive connection after a request stays open')
+  keptAlive.socket.destroy()
 })

@@ -56,3 +56,29 @@ t.test('selection never picks an entry that could carry a credential, on any web
   t.equal(await selected(['chat', 'superchat']), 'chat', 'an ordinary entry is selected as before')
   t.equal(await selected(bearer(token).reverse()), 'wsauth.v1', 'wsauth.v1 when offered')
 })
+
+// SPEC §3.1: a refusal by close selects wsauth.v1 exactly when it was offered, as an accepted
+// handshake does; the client reads the auth_error before judging the selection.
+t.test('the 101 of a refusal by close selects wsauth.v1 exactly when offered', async (t) => {
+  const server = await startServer(t, { plugin: { refusal: 'close', cookie: { name: 'access' }, allowedOrigins: ['http://app.test'] } })
+  const expired = sign({ exp: Date.now() / 1000 - 10 })
+  const offered = connect(server.url, bearer(expired), { origin: 'http://app.test' })
+  await offered.opened
+  t.equal(offered.socket.protocol, 'wsauth.v1', 'offered: selected')
+  t.match(await offered.frame('auth_error'), { code: 'token_expired', closing: true })
+  const cookie = connect(server.url, undefined, { origin: 'http://app.test', headers: { cookie: `access=${expired}` } })
+  await cookie.opened
+  t.equal(cookie.socket.protocol, '', 'a cookie client that offered nothing: nothing selected')
+  t.match(await cookie.frame('auth_error'), { code: 'token_expired', closing: true })
+})
+
+// SPEC §2.1: the same bearer entry twice is "two bearer entries", not "a repeated entry".
+t.test('the same bearer entry twice is credential_ambiguous', async (t) => {
+  const server = await startServer(t)
+  const token = sign()
+  // Raw: a ws client refuses to send a repeated entry.
+  const response = await rawUpgrade(server.url, [`Sec-WebSocket-Protocol: wsauth.v1, wsauth.bearer.${token}, wsauth.bearer.${token}`])
+  response.socket.destroy()
+  t.equal(response.status, 400)
+  t.match(JSON.parse(response.body), { code: 'credential_ambiguous' })
+})
