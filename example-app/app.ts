@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import fastifyRateLimit from '@fastify/rate-limit'
@@ -49,7 +50,14 @@ const TokenReply = Type.Object({
   renewed: Type.Optional(Type.Integer())
 })
 
-const ErrorReply = Type.Object({ error: Type.String(), message: Type.String() })
+// The shape of Fastify's own errors and of the plugin's handshake refusals: `code` is the
+// stable value to branch on, `error` the HTTP reason phrase.
+const ErrorReply = Type.Object({ statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() })
+
+/** Sends an error in {@link ErrorReply}'s shape. */
+function sendError (reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message })
+}
 
 export const ACCESS_COOKIE = 'access_token'
 export const REFRESH_COOKIE = 'refresh_token'
@@ -77,7 +85,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     // Sessions are in Redis: while it is down, /auth/* answers 503 rather than a bare 500.
     app.setErrorHandler((error, _request, reply) => {
       if (redis.status !== 'ready' && (error as { statusCode?: number }).statusCode === undefined) {
-        return reply.code(503).header('retry-after', '5').send({ error: 'service_unavailable', message: 'The session store cannot be reached; try again shortly.' })
+        return sendError(reply.header('retry-after', '5'), 503, 'service_unavailable', 'The session store cannot be reached; try again shortly.')
       }
       return reply.send(error)
     })
@@ -113,7 +121,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
   if (config.oidc !== undefined) {
     // Tokens come from the issuer: the app's own login would only mint tokens /feed refuses.
     app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith('/auth/')) return await reply.code(404).send({ error: 'external_issuer', message: `Obtain an access token from ${config.oidc?.issuer ?? ''}.` })
+      if (request.url.startsWith('/auth/')) return await sendError(reply, 404, 'external_issuer', `Obtain an access token from ${config.oidc?.issuer ?? ''}.`)
     })
   }
   if (!cookieMode) app.log.warn('ALLOWED_ORIGINS is empty (PORT=0?): cookie mode is off, only the subprotocol transport works')
@@ -139,11 +147,11 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}): 
     reply.clearCookie(ACCESS_COOKIE, { path: '/feed' })
   }
 
-  const unauthorized = (reply: FastifyReply, error: string, message: string): FastifyReply =>
-    reply.code(401).header('www-authenticate', 'Bearer').send({ error, message })
+  const unauthorized = (reply: FastifyReply, code: string, message: string): FastifyReply =>
+    sendError(reply.header('www-authenticate', 'Bearer'), 401, code, message)
 
   const refuseCookieMode = (reply: FastifyReply): FastifyReply =>
-    reply.code(400).send({ error: 'cookie_mode_unavailable', message: 'Cookie mode needs ALLOWED_ORIGINS (the page origin); use mode "token".' })
+    sendError(reply, 400, 'cookie_mode_unavailable', 'Cookie mode needs ALLOWED_ORIGINS (the page origin); use mode "token".')
 
   /** Ends a session everywhere: no more refresh, its tokens revoked, its live sockets closed (4441). */
   async function endSession (sessionId: string): Promise<number> {

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { WebSocket } from 'ws'
-import type { WsAuthClaims } from '../plugin/index.ts'
+import type { AuthenticatedWebsocketHandler, WsAuthClaims } from '../plugin/index.ts'
+
+/** The feed for clients that authenticate with an `auth` frame after the upgrade. */
+export const AUTH_FRAME_PATH = '/feed/auth-frame'
 
 /** The feed's topics and the scope each needs. */
 export const TOPICS: Readonly<Record<string, string>> = Object.freeze({
@@ -115,7 +118,7 @@ export function registerFeed (app: FastifyInstance, tickInterval: number, redis?
   const timer = setInterval(tick, tickInterval)
   app.addHook('onClose', async () => { clearInterval(timer) })
 
-  app.get('/feed', { websocket: true, wsAuth: true }, (socket, request) => {
+  const serve: AuthenticatedWebsocketHandler = (socket, request) => {
     const connection = request.wsAuth
     const subscriber: Subscriber = { socket, subject: connection.subject, topics: new Set() }
     subscribers.add(subscriber)
@@ -151,5 +154,9 @@ export function registerFeed (app: FastifyInstance, tickInterval: number, redis?
         send(socket, { type: 'unsubscribed', topic: message.topic, reason: 'requested' })
       } else send(socket, { type: 'echo', data: text })
     })
-  })
+  }
+  app.get('/feed', { websocket: true, wsAuth: true }, serve)
+  // The same feed for clients that can set neither subprotocols nor cookies: they send an
+  // `auth` frame as their first message (SPEC §2.3, flow 6).
+  app.get(AUTH_FRAME_PATH, { websocket: true, wsAuth: { authFrame: true } }, serve)
 }

@@ -40,12 +40,14 @@ POST ${origin}/auth/refresh  {} with the refresh_token cookie -> a new access to
 POST ${origin}/auth/token    Authorization: Bearer <access token> -> a fresh token for the same session
 POST ${origin}/auth/logout   refresh cookie or Authorization: Bearer -> ends the session, closes its sockets (4441)
 GET  ${ws}/feed              WebSocket; subprotocols "wsauth.v1" and "wsauth.bearer.<access token>"
+GET  ${ws}/feed/auth-frame   the same feed; connect without a credential, then send {"type":"auth","token":"<access token>"} within 5 s
 GET  ${origin}/health, ${origin}/metrics
 
 Try it:
   TOKEN=$(curl -s -X POST ${origin}/auth/login -H 'content-type: application/json' \\
     -d '{"username":"alice","password":"alice-password"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken')
   npx wscat -c ${ws}/feed -s wsauth.v1 -s "wsauth.bearer.$TOKEN"
+  npx wscat -c ${ws}/feed/auth-frame -x "{\\"type\\":\\"auth\\",\\"token\\":\\"$TOKEN\\"}" -w 30
 
 In wscat: {"type":"subscribe","topic":"premium"}, {"type":"unsubscribe","topic":"ticker"},
 {"type":"renew","token":"<a token from /auth/token>"}.

@@ -70,6 +70,9 @@ export function checkClaims (payload: unknown, rules: ClaimRules, now: number): 
   const deadline = Math.floor(exp * 1000 + rules.clockToleranceMs)
   if (now >= deadline) return ERRORS.token_expired
   if (nbf !== undefined && now < nbf * 1000 - rules.clockToleranceMs) return ERRORS.token_not_yet_valid
+  // An `iat` ahead of this clock is not refused (an issuer's clock a second ahead would
+  // refuse its fresh tokens under the default tolerance of 0); VerifiedCredential.issuedAt
+  // clamps it to the verification time, so it cannot escape a revocation by `issuedBefore`.
 
   // Last: a token that is valid but grants too little is an authorization refusal (RFC 6750
   // insufficient_scope is a 403), not a bad credential.

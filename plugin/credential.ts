@@ -1,4 +1,5 @@
 import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, SUBPROTOCOL, type ErrorDefinition } from '../protocol/index.ts'
+import { isMisplacedCredential } from './credential-shape.ts'
 
 /** Where a connection's credential came from. */
 export type CredentialSource = 'subprotocol' | 'cookie' | 'auth_frame'
@@ -26,7 +27,9 @@ function isTokenRange (text: string, from: number, to: number): boolean {
 /**
  * Reads `wsauth.bearer.<token>` out of a Sec-WebSocket-Protocol header. Anything
  * ambiguous is refused here, before any cryptography: an illegal or repeated entry, two
- * bearer entries, a bearer entry without the protocol version the server must select.
+ * bearer entries (equal or not: `credential_ambiguous` before the repeated-entry rule), a
+ * bearer entry without the protocol version the server must select, and a credential in
+ * any other entry (the bearer prefix in another letter case, a JWT shape).
  * Returns the token, `undefined` when the header carries no credential, or the error.
  *
  * One pass over the header by index, without splitting or a regular expression per entry:
@@ -34,7 +37,10 @@ function isTokenRange (text: string, from: number, to: number): boolean {
  * without telling which of these errors it was).
  */
 export function tokenFromSubprotocols (header: string | undefined, maxTokenLength: number): string | undefined | ErrorDefinition {
-  if (header === undefined || header.indexOf(BEARER_SUBPROTOCOL_PREFIX) === -1) return undefined
+  if (header === undefined) return undefined
+  // Without a bearer entry there is no credential, unless one is there in another spelling:
+  // that is refused, never taken for "no credential" (and then perhaps echoed).
+  if (header.indexOf(BEARER_SUBPROTOCOL_PREFIX) === -1) return isMisplacedCredential(header) ? ERRORS.subprotocol_invalid : undefined
   let token: string | undefined
   let offersVersion = false
   let entries = 0
@@ -55,6 +61,8 @@ export function tokenFromSubprotocols (header: string | undefined, maxTokenLengt
     } else if (to - from === SUBPROTOCOL.length && header.startsWith(SUBPROTOCOL, from)) {
       if (offersVersion) return ERRORS.subprotocol_invalid
       offersVersion = true
+    } else if (isMisplacedCredential(header.slice(from, to))) {
+      return ERRORS.subprotocol_invalid
     }
     if (from === to || !isTokenRange(header, from, to)) return ERRORS.subprotocol_invalid
     start = end + 1

@@ -37,6 +37,18 @@ export interface HandshakeContext extends AuthFrameContext {
   readonly maxConnections: number
   readonly maxConnectionsPerSubject: number
   readonly connectionLimitPolicy: ConnectionLimitPolicy
+  /** `credential_missing`, its message naming the transports this server accepts on a route without `auth` frames. */
+  readonly credentialMissing: ErrorDefinition
+}
+
+/**
+ * `credential_missing` as this server tells it: only routes without `auth` frames refuse a
+ * handshake without a credential, so the message names the subprotocol and, when the server
+ * reads one, the cookie, and nothing the route would not take.
+ */
+export function credentialMissing (cookieName: string | undefined): ErrorDefinition {
+  if (cookieName === undefined) return ERRORS.credential_missing
+  return Object.freeze({ ...ERRORS.credential_missing, message: `${ERRORS.credential_missing.message}, or send the ${cookieName} cookie from an allowed Origin` })
 }
 
 /**
@@ -210,7 +222,7 @@ export function createHandshakeHook (route: ResolvedRouteOptions, context: Hands
         setOutcome(request, NO_CREDENTIAL)
         done()
       } else {
-        refuse(request, reply, done, ERRORS.credential_missing)
+        refuse(request, reply, done, context.credentialMissing)
       }
       return
     }

@@ -2,7 +2,6 @@
 // The reference above keeps @fastify/websocket's type augmentation (`websocket: true`, the
 // handler's `(socket, request)`) in the emitted .d.ts: the plugin registers it for the
 // user, and tsc would otherwise drop an import that no emitted type names.
-import type { IncomingMessage } from 'node:http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyJwt from '@fastify/jwt'
 import fastifyWebsocket, { type WebsocketPluginOptions } from '@fastify/websocket'
@@ -13,15 +12,17 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
-import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, SUBPROTOCOL, type ErrorCode } from '../protocol/index.ts'
+import { ERRORS, SUBPROTOCOL, type ErrorCode } from '../protocol/index.ts'
 import { systemClock } from './clock.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
+import { couldCarryCredential } from './credential-shape.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
-import { createAuthenticatedHandler, createHandshakeHook, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
+import { createAuthenticatedHandler, createHandshakeHook, credentialMissing, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
 import { refuseLaterWebsocketRegistration } from './registration-order.ts'
 import { registeredLimiter, storeLimiter, type CreatedRateLimit, type HandshakeLimiter } from './handshake-limit.ts'
 import { DeadlineQueue } from './deadlines.ts'
+import { HeadersDeadline } from './headers-deadline.ts'
 import { Heartbeat } from './heartbeat.ts'
 import { JwksKeySource } from './jwks.ts'
 import { HookedWebSocket } from './socket-hooks.ts'
@@ -156,11 +157,35 @@ const RESYNC_BATCH = 256
 
 function selectsProtocol (protocols: Set<string>): string | false {
   if (protocols.has(SUBPROTOCOL)) return SUBPROTOCOL
-  // ws would select the first entry offered; never let that be a credential.
+  // ws would select the first entry offered; never let that be a credential, in any
+  // spelling (SPEC §2.1): the bearer prefix in any letter case, another bearer scheme, a JWT.
   for (const protocol of protocols) {
-    if (!protocol.startsWith(BEARER_SUBPROTOCOL_PREFIX)) return protocol
+    if (!couldCarryCredential(protocol)) return protocol
   }
   return false
+}
+
+type ChildLoggerFactory = FastifyInstance['childLoggerFactory']
+
+/**
+ * Wraps a route's child-logger factory, which Fastify calls once per request after routing
+ * and before it logs `incoming request`: a credential in the query is redacted from the raw
+ * URL there (so from `request.url` and every log line of the request, whatever the
+ * application's serializers), and the request is marked so the handshake refuses it. Only
+ * the plugin's routes pay for it, one `indexOf` per request without a query.
+ */
+function redactingLoggerFactory (parent: ChildLoggerFactory): ChildLoggerFactory {
+  return function redactingChildLogger (this: FastifyInstance, logger, bindings, options, request) {
+    const url = request.url
+    if (url !== undefined && url.indexOf('?') !== -1) {
+      const redacted = redactQueryCredential(url)
+      if (redacted !== undefined) {
+        request.url = redacted;
+        (request as { [kQueryCredential]?: boolean })[kQueryCredential] = true
+      }
+    }
+    return parent.call(this, logger, bindings, options, request)
+  }
 }
 
 const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (fastify: FastifyInstance, options: WsAuthOptions) {
@@ -233,6 +258,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     preAuthBudget: new PreAuthBudget(config.maxPreAuthPayloadTotal),
     origins: config.origins,
     cookie: config.cookieName === undefined ? undefined : new CookieCredential(config.cookieName, parseCookie as CookieParser),
+    credentialMissing: credentialMissing(config.cookieName),
     refusal: config.refusal,
     limiter,
     maxConnections: config.maxConnections,
@@ -322,9 +348,12 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
 
   // Added before @fastify/websocket registers its own onRoute hook, so the handler
   // wrapped here is the one @fastify/websocket calls after the upgrade.
-  fastify.addHook('onRoute', (route) => {
+  fastify.addHook('onRoute', function protectRoute (route) {
     const wsAuth = (route as { wsAuth?: unknown }).wsAuth as true | WsAuthRouteOptions | undefined
     if (wsAuth === undefined) return
+    // Every request of the route, upgrade or not (a plain GET, a HEAD), has a credential in
+    // its query redacted before Fastify's first log line of it.
+    route.childLoggerFactory = redactingLoggerFactory(route.childLoggerFactory ?? this.childLoggerFactory)
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     if (methods.every((method) => method === 'HEAD')) return
     if (route.websocket !== true) throw new NotAWebsocketRouteError(route.url)
@@ -363,17 +392,8 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   })
   refuseLaterWebsocketRegistration(fastify)
 
-  // Runs before Fastify routes (and logs) the upgrade request: a credential in the query
-  // is redacted from the URL and the request is marked so authenticated routes refuse it.
-  const onUpgrade = (request: IncomingMessage): void => {
-    const url = request.url
-    if (url === undefined || url.indexOf('?') === -1) return
-    const redacted = redactQueryCredential(url)
-    if (redacted === undefined) return
-    request.url = redacted;
-    (request as { [kQueryCredential]?: boolean })[kQueryCredential] = true
-  }
-  fastify.server.prependListener('upgrade', onUpgrade)
+  const headersDeadline = HeadersDeadline.for(fastify.server, config.headersTimeoutMs, clock)
+  headersDeadline?.start()
 
   const api: WsAuthApi = {
     get size () { return registry.size },
@@ -405,7 +425,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   fastify.decorateRequest(kHandshakeOutcome, null)
 
   fastify.addHook('onClose', async () => {
-    fastify.server.removeListener('upgrade', onUpgrade)
+    headersDeadline?.stop()
     heartbeat?.stop()
     deadlines.stop()
     unsubscribe?.()

@@ -14,7 +14,7 @@ function keys<T> () {
 export const OPTION_KEYS = keys<WsAuthOptions>()(['verify', 'allowedOrigins', 'cookie', 'renewBefore', 'maxRenewalFailures',
   'authTimeout', 'maxPreAuthPayload', 'maxPreAuthPayloadTotal', 'refusal', 'authorize', 'closeTimeout', 'handshakeLimit', 'maxConnections',
   'maxConnectionsPerSubject', 'connectionLimitPolicy', 'messageLimit', 'renewalLimit', 'handshakeTimeout',
-  'heartbeatInterval', 'maxBufferedAmount', 'revocationStore', 'connectionCounter', 'revocationRetention', 'websocket',
+  'heartbeatInterval', 'headersTimeout', 'maxBufferedAmount', 'revocationStore', 'connectionCounter', 'revocationRetention', 'websocket',
   'clock'])
 export const VERIFY_KEYS = keys<WsAuthVerifyOptions>()(['algorithms', 'key', 'jwks', 'profile', 'requiredScopes', 'issuer',
   'audience', 'clockTolerance', 'maxTokenLength', 'allowedTypes'])

@@ -176,6 +176,14 @@ export interface WsAuthOptions {
   renewalLimit?: RateLimit | false
   /** Time the asynchronous checks of a handshake or renewal (revocation store, `authorize`) have, in ms; then `handshake_timeout`. @default 5000 */
   handshakeTimeout?: number
+  /**
+   * Time a connection of the server has, from its accept (on a TLS server, from the end of
+   * the TLS handshake), to deliver the complete headers of its first request, in ms; then it
+   * is answered 408 and closed. Applies to every connection of the server the plugin is
+   * registered on (the route is not known before the headers are), not to HTTP/2. 0 disables
+   * it (Node's own `headersTimeout` then applies, enforced only every 30 s). @default 10000
+   */
+  headersTimeout?: number
   /** Interval of heartbeat pings, in ms; a peer that has not answered the previous ping is closed with 4408 `heartbeat_timeout`. 0 disables. @default 30000 */
   heartbeatInterval?: number
   /** Bytes that may wait in the send buffer of one connection; more closes it with 4413 `send_buffer_overflow`. @default 4194304 (4 MiB) */
@@ -251,6 +259,7 @@ export interface ResolvedOptions {
   readonly messageLimit: RateLimit | undefined
   readonly renewalLimit: RateLimit | undefined
   readonly handshakeTimeoutMs: number
+  readonly headersTimeoutMs: number
   readonly heartbeatIntervalMs: number
   readonly maxBufferedAmount: number
   readonly revocationStore: RevocationStore
@@ -509,6 +518,7 @@ export function resolveOptions (options: WsAuthOptions): ResolvedOptions {
     messageLimit: rateLimit('messageLimit', options.messageLimit, { max: 1000, timeWindow: 1000 }),
     renewalLimit: rateLimit('renewalLimit', options.renewalLimit, { max: 5, timeWindow: 60_000 }),
     handshakeTimeoutMs: nonNegativeInteger('handshakeTimeout', options.handshakeTimeout, 5000, MAX_TIMER_DELAY_MS) || fail('handshakeTimeout', 'must be positive'),
+    headersTimeoutMs: nonNegativeInteger('headersTimeout', options.headersTimeout, 10_000, MAX_TIMER_DELAY_MS),
     heartbeatIntervalMs: nonNegativeInteger('heartbeatInterval', options.heartbeatInterval, 30_000, MAX_TIMER_DELAY_MS),
     maxBufferedAmount: nonNegativeInteger('maxBufferedAmount', options.maxBufferedAmount, 4 * 1024 * 1024) || fail('maxBufferedAmount', 'must be positive'),
     revocationStore,

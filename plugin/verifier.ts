@@ -10,10 +10,13 @@ export class VerifiedCredential<Claims extends StandardClaims = StandardClaims> 
   readonly claims: Claims
   /** When the server closes the connection unless it renews: `exp` plus the clock tolerance, in ms. */
   readonly deadline: number
+  /** When it was verified (ms): no later than that is it considered issued. */
+  readonly #verifiedAt: number
 
-  constructor (claims: Claims, deadline: number) {
+  constructor (claims: Claims, deadline: number, verifiedAt = Number.POSITIVE_INFINITY) {
     this.claims = claims
     this.deadline = deadline
+    this.#verifiedAt = verifiedAt
   }
 
   get subject (): string {
@@ -30,10 +33,14 @@ export class VerifiedCredential<Claims extends StandardClaims = StandardClaims> 
     return typeof jti === 'string' ? jti : undefined
   }
 
-  /** The token's `iat` in ms, if any. */
+  /**
+   * The token's `iat` in ms, if any, clamped to when it was verified: an `iat` ahead of the
+   * server's clock (within the clock tolerance) must not let the token escape a revocation
+   * of its subject's tokens issued before now.
+   */
   get issuedAt (): number | undefined {
     const iat = (this.claims as { iat?: unknown }).iat
-    return typeof iat === 'number' && Number.isFinite(iat) ? iat * 1000 : undefined
+    return typeof iat === 'number' && Number.isFinite(iat) ? Math.min(iat * 1000, this.#verifiedAt) : undefined
   }
 }
 
@@ -190,8 +197,9 @@ export class TokenVerifier {
     } catch (err) {
       return errorFromVerification(err)
     }
-    const deadline = checkClaims(payload, this.#rules, this.#clock.now())
+    const now = this.#clock.now()
+    const deadline = checkClaims(payload, this.#rules, now)
     if (typeof deadline !== 'number') return deadline
-    return new VerifiedCredential(payload as StandardClaims, deadline)
+    return new VerifiedCredential(payload as StandardClaims, deadline, now)
   }
 }

@@ -67,7 +67,7 @@ function define (code: ErrorCode, status: number, closeCode: CloseCode, retry: b
 /** The error table: stable code → HTTP status, close code, retry hint and message. */
 export const ERRORS: Readonly<Record<ErrorCode, ErrorDefinition>> = Object.freeze({
   credential_missing: define('credential_missing', 401, CloseCode.Unauthorized, true,
-    'No credential: offer the wsauth.bearer.<token> subprotocol, send the session cookie, or send an auth frame'),
+    'No credential: offer the wsauth.bearer.<token> subprotocol'),
   credential_in_query: define('credential_in_query', 400, CloseCode.BadRequest, false,
     'Credentials are not accepted in the URL query'),
   credential_ambiguous: define('credential_ambiguous', 400, CloseCode.BadRequest, false,

@@ -87,7 +87,8 @@ t.test('login', async (t) => {
   const wrongPassword = await post(`${server.http}/auth/login`, { username: 'alice', password: 'bob-password' })
   const unknownUser = await post(`${server.http}/auth/login`, { username: 'mallory', password: 'alice-password' })
   t.equal(wrongPassword.status, 401)
-  t.same(wrongPassword.json, { error: 'invalid_credentials', message: 'Unknown user or wrong password.' })
+  // One error shape for the app and the plugin (Fastify's): `code` to branch on, `error` the reason phrase.
+  t.same(wrongPassword.json, { statusCode: 401, code: 'invalid_credentials', error: 'Unauthorized', message: 'Unknown user or wrong password.' })
   t.same(unknownUser, wrongPassword, 'an unknown user is indistinguishable from a wrong password')
 
   for (const body of [{}, { username: 'alice' }, { username: { $ne: '' }, password: 'x' }, { username: 'alice', password: '' }]) {
@@ -126,7 +127,7 @@ t.test('the feed: authenticated, ticks, echo, renewal through /auth/token', asyn
 
   const unauthenticated = await post(`${server.http}/auth/token`)
   t.equal(unauthenticated.status, 401)
-  t.equal(unauthenticated.json.error, 'invalid_token')
+  t.equal(unauthenticated.json.code, 'invalid_token')
   const fresh = await post(`${server.http}/auth/token`, undefined, accessToken)
   t.equal(fresh.status, 200)
   const freshToken = fresh.json.accessToken as string
@@ -173,7 +174,7 @@ t.test('logout ends the session and closes its sockets with 4441', async (t) => 
   t.same(await client.closed, { code: CloseCode.CredentialRevoked, reason: 'credential_revoked' })
 
   const renewal = await post(`${server.http}/auth/token`, undefined, accessToken)
-  t.match(renewal, { status: 401, json: { error: 'session_ended' } })
+  t.match(renewal, { status: 401, json: { statusCode: 401, code: 'session_ended', error: 'Unauthorized' } })
   t.match(await connect(`${server.ws}/feed`, bearer(accessToken)).refused, { status: 401, body: { code: 'credential_revoked' } },
     'an unexpired token of an ended session is refused')
 
@@ -293,10 +294,10 @@ t.test('refresh tokens rotate; reusing an old one ends the whole session and clo
   const attacker = new Browser(server.origin)
   attacker.cookies.set('refresh_token', first)
   const reuse = await attacker.post('/auth/refresh')
-  t.match(reuse, { status: 401, json: { error: 'refresh_reused' } })
+  t.match(reuse, { status: 401, json: { code: 'refresh_reused', error: 'Unauthorized' } })
   t.match(await client.frame('auth_error'), { code: 'credential_revoked', closing: true })
   t.same(await client.closed, { code: CloseCode.CredentialRevoked, reason: 'credential_revoked' }, "the family's socket is closed")
-  t.match(await browser.post('/auth/refresh'), { status: 401, json: { error: 'invalid_refresh' } }, 'the current refresh token died with its family')
+  t.match(await browser.post('/auth/refresh'), { status: 401, json: { code: 'invalid_refresh' } }, 'the current refresh token died with its family')
   t.equal((await new Browser(server.origin).post('/auth/refresh')).status, 401, 'no cookie: 401')
 })
 
@@ -331,7 +332,7 @@ t.test('cookie mode: the token never reaches page JavaScript, and refresh renews
 t.test('cookie mode needs an Origin allowlist', async (t) => {
   const server = await start(t)
   const refused = await post(`${server.http}/auth/login`, { username: 'bob', password: 'bob-password', mode: 'cookie' })
-  t.match(refused, { status: 400, json: { error: 'cookie_mode_unavailable' } })
+  t.match(refused, { status: 400, json: { statusCode: 400, code: 'cookie_mode_unavailable', error: 'Bad Request' } })
 })
 
 t.test('topics: scopes checked on subscribe and again after every renewal', async (t) => {
@@ -412,4 +413,44 @@ t.test('configuration refuses half a TLS setup and an unsafe TRUST_PROXY', async
   t.throws(() => loadConfig({ TLS_KEY_FILE: '/nonexistent.pem', TLS_CERT_FILE: '/nonexistent.pem' }), { name: 'ConfigError', message: /cannot be read/ })
   t.throws(() => loadConfig({ TRUST_PROXY: 'true' }), { name: 'ConfigError', message: /never "true"/ })
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16' }).trustProxy, ['10.0.0.1', '10.1.0.0/16'])
+})
+
+// Issue 14: the refusal said "or send an auth frame", but the app had no route that took one.
+t.test('the auth-frame route: the same feed for clients that set neither subprotocol nor cookie', async (t) => {
+  const server = await start(t)
+  const { accessToken } = await login(server, 'bob')
+  const client = connect(`${server.ws}/feed/auth-frame`)
+  await client.opened
+  t.equal(client.socket.protocol, '', 'nothing selected: nothing was offered')
+  client.send({ type: 'auth', token: accessToken })
+  t.match(await client.frame('authenticated'), { subject: 'bob' })
+  t.match(await client.frame('tick'), { topic: 'ticker', subject: 'bob' })
+  client.close()
+
+  // /feed takes no auth frame: its refusal names only what it accepts.
+  const refused = await connect(`${server.ws}/feed`).refused
+  t.match(refused, { status: 401, body: { statusCode: 401, code: 'credential_missing', error: 'Unauthorized' } })
+  t.notMatch((refused.body as { message: string }).message, /auth frame/, 'no promise of an auth frame')
+})
+
+t.test('error bodies of /auth/* and of a refused handshake have one shape', async (t) => {
+  const server = await start(t)
+  const keys = (value: unknown): string[] => Object.keys(value as object).sort()
+  const app = await post(`${server.http}/auth/token`)
+  const handshake = await connect(`${server.ws}/feed`, bearer('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).refused
+  t.same(keys(app.json), ['code', 'error', 'message', 'statusCode'])
+  t.same(keys(handshake.body), keys(app.json))
+  t.match(app.json, { statusCode: 401, error: 'Unauthorized', code: 'invalid_token' })
+})
+
+t.test('the access-token cookie: named access_token, path /feed, Secure only over HTTPS', async (t) => {
+  const server = await start(t, { PORT: String(await freePort()) })
+  const response = await fetch(`${server.http}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bob', password: 'bob-password', mode: 'cookie' }) })
+  const cookies = response.headers.getSetCookie()
+  const access = cookies.find((cookie) => cookie.startsWith('access_token='))
+  t.ok(access, 'access_token is set')
+  t.match(access, /Path=\/feed/)
+  t.match(access, /HttpOnly/)
+  t.match(access, /SameSite=Strict/)
+  t.notMatch(access, /Secure/, 'not Secure over plain HTTP (a browser would drop it on http://)')
 })

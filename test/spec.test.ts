@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { CloseCode, CLOSE_CODES, ERRORS, ERROR_CODES, FRAMES, closePolicy } from '../protocol/index.ts'
+import { redactQueryCredential } from '../plugin/query-credential.ts'
+import { bearer, connect, sign, startServer } from './helpers.ts'
 
 const spec = readFileSync(new URL('../SPEC.md', import.meta.url), 'utf8')
 
@@ -65,4 +67,26 @@ t.test('## Error codes equals ERRORS', async (t) => {
   const documented = rows.map(([code, status, closeCode, retry]) => [unquote(code as string), Number(status), Number(closeCode), retry === 'yes'])
   const exported = ERROR_CODES.map((code) => [code, ERRORS[code].status, ERRORS[code].closeCode, ERRORS[code].retry])
   t.same(documented, exported)
+})
+
+// Issue 14 item 8: SPEC §2.4's rule and the server's are one; its examples are run here.
+t.test('## 2.4 examples: the query credential rule, against the rule and a real server', async (t) => {
+  const rows = tableAfter(spec, '### 2.4 Never the URL query')
+  t.ok(rows.length >= 20, 'the examples table exists')
+  const server = await startServer(t)
+  const good = sign()
+  for (const [query, verdict] of rows) {
+    const q = unquote(query as string)
+    t.ok(verdict === 'yes' || verdict === 'no', `${q}: verdict is yes or no`)
+    const credential = verdict === 'yes'
+    t.equal(redactQueryCredential(`/ws?${q}`) !== undefined, credential, `${q}: redactQueryCredential`)
+    const client = connect(`${server.url}?${q}`, bearer(good))
+    const answer = await Promise.race([client.refused, client.opened.then(() => ({ status: 101, body: undefined }))])
+    if (credential) {
+      t.same([answer.status, (answer.body as { code?: string } | undefined)?.code], [400, 'credential_in_query'], `${q}: refused by the server`)
+    } else {
+      t.equal(answer.status, 101, `${q}: accepted by the server`)
+    }
+    client.socket.terminate()
+  }
 })

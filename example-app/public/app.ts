@@ -6,7 +6,8 @@ const $ = <T extends Element = HTMLElement>(id: string): T => document.getElemen
 
 interface LoginReply { accessToken?: string, expiresAt: number, subject: string, sessionId: string }
 /** What the example app's `/auth/*` routes answer on failure. */
-interface ErrorReply { error?: string, message?: string }
+/** The body of a refused request: Fastify's error shape, as the handshake's refusals have it. */
+interface ErrorReply { statusCode?: number, code?: string, error?: string, message?: string }
 /** What the feed sends when it refuses a request (for example a topic the token's scope does not cover). */
 interface FeedMessage { type: string, topic?: string, price?: number, seq?: number, reason?: string, code?: string, scope?: string }
 
@@ -46,7 +47,7 @@ async function post (path: string, body: unknown): Promise<Response> {
 
 async function failure (response: Response): Promise<string> {
   const body = await response.json().catch(() => ({})) as ErrorReply
-  return `${body.message ?? response.statusText} (${body.error ?? response.status})`
+  return `${body.message ?? response.statusText} (${body.code ?? response.status})`
 }
 
 function describeClose (info: CloseInfo): string {

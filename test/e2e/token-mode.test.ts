@@ -43,7 +43,7 @@ t.test('the page in subprotocol mode, in a real Chromium', { skip: browserSkip }
       body: '{}'
     })
     t.equal(reuse.status, 401)
-    t.match(await reuse.json(), { error: 'refresh_reused' })
+    t.match(await reuse.json(), { code: 'refresh_reused' })
     await page.waitForSelector('#state[data-state="closed"]')
     t.match(await page.textContent('#error'), /revoked \(4441 credential_revoked\)/, "the victim's page is told")
     await context.close()

@@ -28,7 +28,7 @@ t.test('the example app runs against an external issuer: OIDC_ISSUER and OIDC_AU
   t.match(await connect(`ws://${base}/feed`, bearer(narrow)).refused, { status: 403, body: { code: 'forbidden' } }, 'no feed:read')
   const login = await fetch(`http://${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"alice-password"}' })
   t.equal(login.status, 404, 'no own login in this mode')
-  t.match(await login.json(), { error: 'external_issuer' })
+  t.match(await login.json(), { statusCode: 404, code: 'external_issuer', error: 'Not Found' })
 })
 
 t.test('OIDC settings are validated at start', async (t) => {

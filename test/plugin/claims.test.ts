@@ -25,6 +25,10 @@ t.test('claims', async (t) => {
     ['huge sub', { ...base, sub: 'x'.repeat(1025) }, open, ERRORS.token_claims_invalid],
     ['numeric sid', { ...base, sid: 1 }, open, ERRORS.token_claims_invalid],
     ['string iat', { ...base, iat: 'now' }, open, ERRORS.token_claims_invalid],
+    // Issue 14: an iat in the future is accepted (issuedAt is clamped instead: issuer-and-iat.test.ts).
+    ['iat in the future', { ...base, iat: NOW / 1000 + 10 }, open, NOW + 60_000],
+    ['iat == now', { ...base, iat: NOW / 1000 }, open, NOW + 60_000],
+    ['iat in the past', { ...base, iat: NOW / 1000 - 10 }, open, NOW + 60_000],
     ['nbf in the future', { ...base, nbf: NOW / 1000 + 10 }, open, ERRORS.token_not_yet_valid],
     ['nbf in the future within tolerance', { ...base, nbf: NOW / 1000 + 1 }, { ...open, clockToleranceMs: 2000 }, NOW + 60_000 + 2000],
     ['nbf == now', { ...base, nbf: NOW / 1000 }, open, NOW + 60_000],

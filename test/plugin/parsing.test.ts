@@ -32,7 +32,14 @@ t.test('subprotocol credential', async (t) => {
     ['leading comma', `,wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
     ['a no-break space is not whitespace here', `\u00a0wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
     ['non-ASCII in an entry', `wsauth.v1, wsauth.bearer.${JWT}é`, ERRORS.subprotocol_invalid],
-    ['the prefix inside another entry', 'wsauth.v1, x-wsauth.bearer.abc', ERRORS.token_malformed],
+    ['the prefix inside another entry', 'wsauth.v1, x-wsauth.bearer.abc', ERRORS.subprotocol_invalid],
+    // Issue 14 item 5: a credential in another spelling is refused, never taken for "no credential".
+    ['the prefix in upper case', `WSAUTH.BEARER.${JWT}`, ERRORS.subprotocol_invalid],
+    ['the prefix in mixed case, with the version', `wsauth.v1, Wsauth.Bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    ['a case variant beside a bearer entry', `wsauth.v1, wsauth.bearer.${JWT}, WSAUTH.BEARER.${JWT}`, ERRORS.subprotocol_invalid],
+    ['a bare JWT as an entry', `wsauth.v1, ${JWT}`, ERRORS.subprotocol_invalid],
+    ['a JWT inside an app entry, beside a bearer entry', `wsauth.v1, wsauth.bearer.${JWT}, access_token.${JWT}`, ERRORS.subprotocol_invalid],
+    ['an upper-case version is just another entry', 'WSAUTH.V1, chat', undefined],
     ['the prefix without its dot is no bearer entry', 'wsauth.v1, wsauth.bearer', undefined],
     ['duplicate with different whitespace', `chat,\tchat , wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid]
   ]
@@ -42,7 +49,9 @@ t.test('subprotocol credential', async (t) => {
 // The reading before it became one pass by index (split, trim, a regular expression per
 // entry), kept as the oracle: on headers of ASCII with SP and HTAB as whitespace both agree.
 function referenceTokenFromSubprotocols (header: string | undefined, maxTokenLength: number): unknown {
-  if (header === undefined || !header.includes('wsauth.bearer.')) return undefined
+  const misplaced = (text: string): boolean => /wsauth\.bearer\./i.test(text) || /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./.test(text)
+  if (header === undefined) return undefined
+  if (!header.includes('wsauth.bearer.')) return misplaced(header) ? ERRORS.subprotocol_invalid : undefined
   const entries = header.split(',').map((entry) => entry.replace(/^[ \t]+|[ \t]+$/g, ''))
   let token: string | undefined
   let offersVersion = false
@@ -54,6 +63,8 @@ function referenceTokenFromSubprotocols (header: string | undefined, maxTokenLen
     } else if (entry === 'wsauth.v1') {
       if (offersVersion) return ERRORS.subprotocol_invalid
       offersVersion = true
+    } else if (misplaced(entry)) {
+      return ERRORS.subprotocol_invalid
     }
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(entry)) return ERRORS.subprotocol_invalid
   }
@@ -64,7 +75,7 @@ function referenceTokenFromSubprotocols (header: string | undefined, maxTokenLen
 }
 
 t.test('subprotocol credential agrees with the reference reading', async (t) => {
-  const piece = fc.constantFrom('wsauth.v1', 'wsauth.bearer.', 'wsauth.bearer.a.b.c', `wsauth.bearer.${JWT}`, 'chat', 'x', '', ' ', '\t', '"', 'wsauth.bearer', 'é')
+  const piece = fc.constantFrom('wsauth.v1', 'wsauth.bearer.', 'wsauth.bearer.a.b.c', `wsauth.bearer.${JWT}`, 'chat', 'x', '', ' ', '\t', '"', 'wsauth.bearer', 'é', 'WSAUTH.BEARER.', JWT)
   const header = fc.array(fc.array(piece, { maxLength: 3 }).map((parts) => parts.join('')), { minLength: 1, maxLength: 5 }).map((entries) => entries.join(','))
   fc.assert(fc.property(header, (h) => tokenFromSubprotocols(h, 40) === referenceTokenFromSubprotocols(h, 40)), { seed: 20261125, numRuns: 5000 })
   t.pass('5,000 generated headers')

@@ -18,6 +18,20 @@ export async function refusedWith (t: Test, client: TestClient, status: number, 
   t.match(body, { statusCode: status, code }, code)
 }
 
+/**
+ * The handshake's answer: the refusal's status and body, or 101 with the selected
+ * subprotocol. Unlike {@link refusedWith} it settles when the upgrade succeeds, so a test
+ * whose refusal regressed fails at once, showing what was selected.
+ */
+export async function answerOf (client: TestClient): Promise<{ status: number, body: unknown, protocol?: string }> {
+  const opened = client.opened.then(() => {
+    const protocol = client.socket.protocol
+    client.socket.terminate()
+    return { status: 101, body: undefined, protocol }
+  })
+  return await Promise.race([client.refused, opened])
+}
+
 export async function closedWith (t: Test, client: TestClient, closeCode: number, reason: string): Promise<void> {
   t.same(await client.closed, { code: closeCode, reason }, `closed ${closeCode} ${reason}`)
 }
