@@ -5,8 +5,7 @@ import { Timeline } from './timeline.ts'
 const $ = <T extends Element = HTMLElement>(id: string): T => document.getElementById(id) as unknown as T
 
 interface LoginReply { accessToken?: string, expiresAt: number, subject: string, sessionId: string }
-/** What the example app's `/auth/*` routes answer on failure. */
-/** The body of a refused request: Fastify's error shape, as the handshake's refusals have it. */
+/** What the example app's `/auth/*` routes answer on failure: Fastify's error shape, as the handshake's refusals. */
 interface ErrorReply { statusCode?: number, code?: string, error?: string, message?: string }
 /** What the feed sends when it refuses a request (for example a topic the token's scope does not cover). */
 interface FeedMessage { type: string, topic?: string, price?: number, seq?: number, reason?: string, code?: string, scope?: string }
