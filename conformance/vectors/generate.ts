@@ -137,7 +137,7 @@ function subprotocolVectors (): SubprotocolVector[] {
     ['a character outside the token set (space inside the token)', `${SUBPROTOCOL}, ${BEARER_SUBPROTOCOL_PREFIX}abc def`],
     ['a character outside the token set (slash)', `${SUBPROTOCOL}, ${BEARER_SUBPROTOCOL_PREFIX}abc/def`],
     ['a non-ASCII character', `${SUBPROTOCOL}, ${BEARER_SUBPROTOCOL_PREFIX}abc\u00e9`],
-    ['bearer prefix in another letter case: not a bearer entry', `${SUBPROTOCOL}, WSAUTH.BEARER.${TOKEN}`],
+    ['bearer prefix in another letter case: refused, never selected (SPEC 2.1)', `${SUBPROTOCOL}, WSAUTH.BEARER.${TOKEN}`],
     [`a token of ${max} characters (the default limit)`, `${SUBPROTOCOL}, ${BEARER_SUBPROTOCOL_PREFIX}${'a'.repeat(max)}`],
     [`a token of ${max + 1} characters`, `${SUBPROTOCOL}, ${BEARER_SUBPROTOCOL_PREFIX}${'a'.repeat(max + 1)}`],
     ['a one-character token', `${SUBPROTOCOL}, ${BEARER_SUBPROTOCOL_PREFIX}a`]
