@@ -55,7 +55,7 @@ app.get('/plain', async (request) => {
 await app.register(fastifyWsAuth, { verify: { algorithms: ['HS256'], key: 'k'.repeat(32), audiance: 'feed' } })
 `
 
-/** The packed client in Node: authenticated, then a renewal on the same socket. */
+/** The packed client in Node: authenticated, then a renewal on the same socket (4 s tokens: renew_required comes at their midpoint). */
 const CLIENT = `
 import { createHmac } from 'node:crypto'
 import { WebSocket } from 'ws'
@@ -66,7 +66,7 @@ function token (): string {
   const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
   const now = Math.floor(Date.now() / 1000)
   const input = encode({ alg: 'HS256', typ: 'JWT' }) + '.' +
-    encode({ sub: 'alice', sid: 'session-1', iss: 'https://auth.example.com', aud: 'feed', iat: now, exp: now + 62 })
+    encode({ sub: 'alice', sid: 'session-1', iss: 'https://auth.example.com', aud: 'feed', iat: now, exp: now + 4 })
   return input + '.' + createHmac('sha256', secret).update(input).digest('base64url')
 }
 
