@@ -1,7 +1,7 @@
 import {
   FrameType, MAX_TOKEN_LENGTH, SUBPROTOCOL, closePolicy,
   type AuthErrorFrame, type AuthenticatedFrame, type ClosePolicy, type RenewFrame, type RenewRequiredFrame, type RenewedFrame, type ServerFrame
-} from '../protocol/index.ts'
+} from '../protocol/core.ts'
 import { backoffDelay, type BackoffOptions } from './backoff.ts'
 import { Timer, systemClock, type Clock } from './clock.ts'
 import { Emitter } from './emitter.ts'

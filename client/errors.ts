@@ -1,4 +1,4 @@
-import type { AuthErrorFrame, ErrorCode } from '../protocol/index.ts'
+import type { AuthErrorFrame, ErrorCode } from '../protocol/core.ts'
 
 /** Thrown by `send` when a message can be neither sent nor queued. */
 export class SendError extends Error {

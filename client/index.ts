@@ -13,4 +13,4 @@ export type { MessageData, SendData, WebSocketConstructor, WebSocketLike } from 
 export {
   CloseCode, closePolicy,
   type AuthErrorFrame, type AuthenticatedFrame, type ClosePolicy, type ErrorCode, type RenewRequiredFrame, type RenewedFrame
-} from '../protocol/index.ts'
+} from '../protocol/core.ts'
