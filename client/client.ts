@@ -1,13 +1,14 @@
 import {
   FrameType, MAX_TOKEN_LENGTH, SUBPROTOCOL, closePolicy,
   type AuthErrorFrame, type AuthenticatedFrame, type ClosePolicy, type RenewFrame, type RenewRequiredFrame, type RenewedFrame, type ServerFrame
-} from '../protocol/index.ts'
+} from '../protocol/core.ts'
 import { backoffDelay, type BackoffOptions } from './backoff.ts'
 import { Timer, systemClock, type Clock } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import { onWake } from './environment.ts'
-import { RenewalError, SendError, TokenError } from './errors.ts'
+import { RenewalError, SendError, TokenError, isUnauthorized, type UnauthorizedError } from './errors.ts'
 import { INVALID_FRAME, readFrame } from './frames.ts'
+import { watchHttpRefusal, type HttpRefusal } from './refusal.ts'
 import { Renewal, renewalLead, type RenewalOptions } from './renewal.ts'
 import { OPEN, fitsSubprotocol, subprotocols, type MessageData, type SendData, type WebSocketConstructor, type WebSocketLike } from './socket.ts'
 
@@ -20,14 +21,25 @@ export type Transport = 'subprotocol' | 'cookie' | 'auth-frame'
  * - `authenticating`: the socket is open, `authenticated` has not arrived yet;
  * - `open`: authenticated; messages flow;
  * - `reconnecting`: waiting to reconnect, or opening a later connection;
- * - `closed`: for good, after `close()` or a close the client must not retry.
+ * - `closed`: for good, after `close()`, a close the client must not retry, or `maxAttempts`;
+ * - `logged_out`: for good, because `getToken()` (or `refresh()`) threw an {@link UnauthorizedError}.
  */
-export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'open' | 'reconnecting' | 'closed'
+export type ConnectionState = 'idle' | 'connecting' | 'authenticating' | 'open' | 'reconnecting' | 'closed' | 'logged_out'
+
+/**
+ * Why the client stopped for good (SPEC.md sections 7 and 9):
+ * - `closed`: the application called `close()`;
+ * - `policy`: the close code's policy is `stop` (revoked, forbidden, superseded, a protocol error, …);
+ * - `refused`: a credential refusal that a fresh token cannot fix (`auth_error` with `retry: false`);
+ * - `max_attempts`: `reconnect.maxAttempts` attempts in a row failed;
+ * - `logged_out`: `getToken()` or `refresh()` threw an {@link UnauthorizedError}.
+ */
+export type StopReason = 'closed' | 'policy' | 'refused' | 'max_attempts' | 'logged_out'
 
 export interface ReconnectOptions extends BackoffOptions {
   /** Reconnection attempts in a row before the client gives up (state `closed`). @default Infinity */
   maxAttempts?: number
-  /** A connection that stayed authenticated this long starts the next backoff from scratch, in ms. @default 5000 */
+  /** A connection that stayed authenticated this long (from `authenticated` to its close) resets the attempt count to 0, in ms. @default 5000 */
   resetAfter?: number
 }
 
@@ -39,14 +51,16 @@ export interface WsAuthClientOptions {
   /**
    * Resolves to a fresh access token (a compact JWT). Required unless `transport` is
    * `'cookie'`. Called before a connection when no token known to be valid is at hand,
-   * and once per renewal.
+   * and once per renewal. Reject with an {@link UnauthorizedError} to say that no token
+   * will come (the user logged out): the client then stops for good, in state
+   * `logged_out`. Any other rejection is retried with backoff.
    */
   getToken?: () => Promise<string>
   /**
    * Cookie transport only: makes the application renew server-side (for example
    * `POST /auth/refresh` with `{"mode":"cookie"}`); the server then sends `renewed`.
    * Without it, the client only reports `renew_required` and `renewed`, and renewal is
-   * left to the application.
+   * left to the application. Reject with an {@link UnauthorizedError} to log out, as for `getToken`.
    */
   refresh?: () => Promise<void>
   /** The WebSocket class. @default globalThis.WebSocket (in Node, pass `ws`'s `WebSocket`) */
@@ -82,8 +96,16 @@ export interface CloseInfo {
   willRetry: boolean
   /** When it does, in how many ms. */
   retryIn?: number
-  /** The `auth_error` that announced the close, if one did: its `code` says why. */
+  /** When it does not: why. */
+  stopReason?: StopReason
+  /**
+   * The `auth_error` that announced the close, if one did: its `code` says why. For a
+   * handshake refused with an HTTP status that the WebSocket exposes (Node's `ws`), the
+   * same frame built from the response body, and `code` is the error's close code.
+   */
   authError?: AuthErrorFrame
+  /** The HTTP status of a handshake refused before the upgrade, when the WebSocket exposes it (Node's `ws`). */
+  status?: number
 }
 
 export interface ClientEvents {
@@ -102,6 +124,8 @@ export interface ClientEvents {
    * retries with backoff), or a renewal failed for good ({@link RenewalError}).
    */
   error: [error: Error]
+  /** `getToken()` or `refresh()` threw an {@link UnauthorizedError}: the client stopped for good (state `logged_out`); `close` follows. */
+  logged_out: [error: UnauthorizedError]
 }
 
 interface Expiry {
@@ -148,6 +172,8 @@ export class WsAuthClient extends Emitter<ClientEvents> {
   /** Set by a renewal refused with `retry: false`: no automatic renewal until the next credential. */
   #renewalRefused = false
   #closingError: AuthErrorFrame | undefined
+  /** What the server's HTTP refusal of the socket being opened said (Node's `ws` only). */
+  #httpRefusal: HttpRefusal | undefined
   #attempts = 0
   #authenticatedAt = 0
   #queue: SendData[] = []
@@ -186,7 +212,7 @@ export class WsAuthClient extends Emitter<ClientEvents> {
       send: (id) => this.#sendRenewal(id),
       onFailure: (error) => {
         // The connection is going away: its close event tells the rest.
-        if (error.code === 'not_open') return
+        if (error.code === 'not_open' || this.#ended) return
         if (!error.retry) this.#renewalRefused = true
         this.emit('error', error)
       }
@@ -195,6 +221,11 @@ export class WsAuthClient extends Emitter<ClientEvents> {
 
   get state (): ConnectionState {
     return this.#state
+  }
+
+  /** Stopped for good: `closed` or `logged_out`. */
+  get #ended (): boolean {
+    return this.#state === 'closed' || this.#state === 'logged_out'
   }
 
   /** Who the server says this connection is; `undefined` unless `state` is `open`. */
@@ -228,7 +259,7 @@ export class WsAuthClient extends Emitter<ClientEvents> {
 
   /** Opens the connection and keeps it open until `close()` or a close it must not retry. Once only. */
   connect (): void {
-    if (this.#state === 'closed') throw new Error('this client is closed; create a new one')
+    if (this.#ended) throw new Error(`this client is ${this.#state === 'closed' ? 'closed' : 'logged out'}; create a new one`)
     if (this.#state !== 'idle') return
     this.#unwatch = onWake(() => { this.#onWake() })
     this.#attempt().catch(() => {})
@@ -240,7 +271,7 @@ export class WsAuthClient extends Emitter<ClientEvents> {
    * order. After `close()` or a fatal close it throws {@link SendError}.
    */
   send (data: SendData): void {
-    if (this.#state === 'closed') throw new SendError('the client is closed')
+    if (this.#ended) throw new SendError(`the client is ${this.#state === 'closed' ? 'closed' : 'logged out'}`)
     const socket = this.#socket
     if (this.#state === 'open' && socket?.readyState === OPEN) {
       socket.send(data)
@@ -270,11 +301,22 @@ export class WsAuthClient extends Emitter<ClientEvents> {
   close (code = 1000, reason = 'client_closed'): void {
     // The only codes browsers let a page send; checked first so that a bad one throws before anything changes.
     if (code !== 1000 && !(code >= 3000 && code <= 4999 && Number.isInteger(code))) throw new RangeError(`close code must be 1000 or 3000-4999, got ${code}`)
-    if (this.#state === 'closed') return
+    if (this.#ended) return
+    this.#closeSocket(code, reason)
+    this.#finish({ code, reason, policy: 'stop', willRetry: false, stopReason: 'closed' })
+  }
+
+  #closeSocket (code: number, reason: string): void {
     const socket = this.#socket
     this.#socket = undefined
     if (socket !== undefined && socket.readyState <= OPEN) socket.close(code, reason)
-    this.#finish({ code, reason, policy: 'stop', willRetry: false })
+  }
+
+  /** `getToken()` or `refresh()` said that no token will come: stop for good, without another attempt. */
+  #logOut (error: UnauthorizedError): void {
+    if (this.#ended) return
+    this.#closeSocket(1000, 'logged_out')
+    this.#finish({ code: 1000, reason: 'logged_out', policy: 'stop', willRetry: false, stopReason: 'logged_out' }, error)
   }
 
   async #attempt (): Promise<void> {
@@ -284,13 +326,17 @@ export class WsAuthClient extends Emitter<ClientEvents> {
       try {
         token = await this.#tokenToConnect()
       } catch (error) {
-        if (this.#state === 'closed') return
+        if (this.#ended) return
+        if (isUnauthorized(error)) {
+          this.#logOut(error)
+          return
+        }
         this.emit('error', error as Error)
         // No close frame, as for any connection that could not be opened.
         this.#afterClose(1006, 'token_unavailable', false)
         return
       }
-      if (this.#state === 'closed') return
+      if (this.#ended) return
     }
     this.#connectToken = token
     let socket: WebSocketLike
@@ -302,7 +348,9 @@ export class WsAuthClient extends Emitter<ClientEvents> {
       return
     }
     this.#socket = socket
+    this.#httpRefusal = undefined
     socket.binaryType = 'arraybuffer'
+    watchHttpRefusal(socket, this.#clock, (refusal) => { if (socket === this.#socket) this.#httpRefusal = refusal })
     // Every handler first checks that its socket is still the current one: a socket the
     // client has given up on must not move the state machine.
     socket.onopen = () => { if (socket === this.#socket) this.#onOpen(socket) }
@@ -312,7 +360,17 @@ export class WsAuthClient extends Emitter<ClientEvents> {
     socket.onclose = (event: { code: number, reason: string }) => {
       if (socket !== this.#socket) return
       this.#socket = undefined
-      this.#afterClose(event.code, event.reason, this.#state === 'open')
+      const refusal = this.#httpRefusal
+      this.#httpRefusal = undefined
+      if (refusal?.authError === undefined) {
+        this.#afterClose(event.code, event.reason, this.#state === 'open', refusal)
+        return
+      }
+      // Told as a refusal by close would have been: the auth_error, then its close code.
+      this.#closingError = refusal.authError
+      this.emit('auth_error', refusal.authError)
+      if (this.#ended) return
+      this.#afterClose(refusal.closeCode as number, refusal.authError.code, false, refusal)
     }
   }
 
@@ -331,6 +389,7 @@ export class WsAuthClient extends Emitter<ClientEvents> {
     try {
       token = await (this.#getToken as () => Promise<string>)()
     } catch (error) {
+      if (isUnauthorized(error)) throw error
       throw new TokenError(`getToken() failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
     }
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
@@ -346,7 +405,7 @@ export class WsAuthClient extends Emitter<ClientEvents> {
       // the application is told 1002 (protocol error).
       this.#socket = undefined
       socket.close()
-      this.#finish({ code: 1002, reason: 'subprotocol_not_selected', policy: 'stop', willRetry: false })
+      this.#finish({ code: 1002, reason: 'subprotocol_not_selected', policy: 'stop', willRetry: false, stopReason: 'policy' })
       return
     }
     if (this.#transport === 'auth-frame') socket.send(JSON.stringify({ type: FrameType.Auth, token: this.#connectToken as string }))
@@ -436,11 +495,18 @@ export class WsAuthClient extends Emitter<ClientEvents> {
       try {
         await (this.#refresh as () => Promise<void>)()
       } catch (error) {
+        if (isUnauthorized(error)) this.#logOut(error)
         throw new RenewalError('token_unavailable', `refresh() failed: ${error instanceof Error ? error.message : String(error)}`, true, { cause: error })
       }
       return
     }
-    const token = await this.#fetchToken()
+    let token: string
+    try {
+      token = await this.#fetchToken()
+    } catch (error) {
+      if (isUnauthorized(error)) this.#logOut(error)
+      throw error
+    }
     const socket = this.#socket
     if (this.#state !== 'open' || socket?.readyState !== OPEN) throw new RenewalError('not_open', 'the connection closed while the token was obtained', false)
     this.#renewTokens.set(id as string, token)
@@ -450,21 +516,34 @@ export class WsAuthClient extends Emitter<ClientEvents> {
     socket.send(JSON.stringify(frame))
   }
 
-  /** Applies the close's policy (SPEC.md section 7): reconnect after a delay, or stop. */
-  #afterClose (code: number, reason: string, wasOpen: boolean): void {
+  /**
+   * Applies the close's policy (SPEC.md section 7): reconnect after a delay, or stop.
+   * `attempts` counts the attempts since the last connection that stayed authenticated
+   * for `resetAfter` (5 s): attempt n waits random × min(maxDelay, baseDelay × 2^n), except
+   * that a `reauthenticate` close with n = 0 reconnects at once (with a fresh token).
+   */
+  #afterClose (code: number, reason: string, wasOpen: boolean, refusal?: HttpRefusal): void {
     const authError = this.#closingError
     this.#closingError = undefined
     this.#endConnection()
-    const policy = closePolicy(code)
+    const policy = closePolicy(code, authError?.retry)
     if (policy === 'reauthenticate') this.#tokenReusableUntil = 0
     if (wasOpen && this.#clock.now() - this.#authenticatedAt >= (this.#reconnect.resetAfter ?? 5000)) this.#attempts = 0
-    const base = { code, reason, policy, ...(authError === undefined ? {} : { authError }) }
-    if (policy === 'stop' || this.#attempts >= (this.#reconnect.maxAttempts ?? Number.POSITIVE_INFINITY)) {
-      this.#finish({ ...base, willRetry: false })
+    const base: CloseInfo = { code, reason, policy, willRetry: false }
+    if (authError !== undefined) base.authError = authError
+    if (refusal !== undefined) base.status = refusal.status
+    if (policy === 'stop') {
+      this.#finish({ ...base, stopReason: policy === closePolicy(code) ? 'policy' : 'refused' })
       return
     }
-    // A fresh token fixes a `reauthenticate` close: the first retry goes at once.
-    const delay = policy === 'reauthenticate' && this.#attempts === 0 ? 0 : backoffDelay(this.#attempts, this.#reconnect, this.#random)
+    if (this.#attempts >= (this.#reconnect.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+      this.#finish({ ...base, stopReason: 'max_attempts' })
+      return
+    }
+    // A fresh token fixes a `reauthenticate` close: the first retry goes at once. The
+    // server's Retry-After, when it could be read, is a floor.
+    const backoff = policy === 'reauthenticate' && this.#attempts === 0 ? 0 : backoffDelay(this.#attempts, this.#reconnect, this.#random)
+    const delay = Math.max(backoff, refusal?.retryAfter ?? 0)
     this.#attempts++
     this.#reconnectTimer.start(delay, () => { this.#attempt().catch(() => {}) })
     this.#setState('reconnecting')
@@ -473,22 +552,25 @@ export class WsAuthClient extends Emitter<ClientEvents> {
   }
 
   /** Forgets the connection that ended: its identity, deadline and renewal. */
-  #endConnection (): void {
+  #endConnection (loggedOut = false): void {
     this.#identity = undefined
     this.#expiry = undefined
     this.#renewTimer.cancel()
     this.#renewTokens.clear()
-    this.#renewal.abort(new RenewalError('closed', 'the connection closed before the renewal completed', true))
+    this.#renewal.abort(loggedOut
+      ? new RenewalError('logged_out', 'no token will come: getToken() threw an UnauthorizedError', false)
+      : new RenewalError('closed', 'the connection closed before the renewal completed', true))
   }
 
-  /** Stops for good. */
-  #finish (info: CloseInfo): void {
-    this.#endConnection()
+  /** Stops for good; logged out when `loggedOut` is the UnauthorizedError that said so. */
+  #finish (info: CloseInfo, loggedOut?: UnauthorizedError): void {
+    this.#endConnection(loggedOut !== undefined)
     this.#reconnectTimer.cancel()
     this.#unwatch?.()
     this.#unwatch = undefined
     this.#queue = []
-    this.#setState('closed')
+    this.#setState(loggedOut === undefined ? 'closed' : 'logged_out')
+    if (loggedOut !== undefined) this.emit('logged_out', loggedOut)
     this.emit('close', info)
   }
 

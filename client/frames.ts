@@ -1,4 +1,4 @@
-import { isServerFrame, parseJson, reservedTypeOf, type ServerFrame } from '../protocol/index.ts'
+import { checkServerFrame, parseJson, reservedTypeOf, type ServerFrame } from '../protocol/core.ts'
 
 /** A message whose `type` the protocol reserves but that fails validation: dropped, never delivered. */
 export const INVALID_FRAME = Symbol('invalid protocol frame')
@@ -13,5 +13,5 @@ export function readFrame (data: unknown): ServerFrame | typeof INVALID_FRAME | 
   if (typeof data !== 'string' || data.charCodeAt(0) !== 0x7b || !data.includes('"type"')) return undefined
   const value = parseJson(data)
   if (reservedTypeOf(value) === undefined) return undefined
-  return isServerFrame(value) ? value : INVALID_FRAME
+  return checkServerFrame(value) ? value : INVALID_FRAME
 }

@@ -2,9 +2,9 @@
 // builtins: it runs in browsers (global WebSocket) and in Node (pass ws's WebSocket).
 export {
   WsAuthClient,
-  type ClientEvents, type CloseInfo, type ConnectionState, type Identity, type ReconnectOptions, type Transport, type WsAuthClientOptions
+  type ClientEvents, type CloseInfo, type ConnectionState, type Identity, type ReconnectOptions, type StopReason, type Transport, type WsAuthClientOptions
 } from './client.ts'
-export { RenewalError, SendError, TokenError, type RenewalFailure } from './errors.ts'
+export { RenewalError, SendError, TokenError, UnauthorizedError, type RenewalFailure } from './errors.ts'
 export { backoffDelay, type BackoffOptions } from './backoff.ts'
 export { renewalLead, type RenewalOptions } from './renewal.ts'
 export type { Clock } from './clock.ts'
@@ -13,4 +13,4 @@ export type { MessageData, SendData, WebSocketConstructor, WebSocketLike } from 
 export {
   CloseCode, closePolicy,
   type AuthErrorFrame, type AuthenticatedFrame, type ClosePolicy, type ErrorCode, type RenewRequiredFrame, type RenewedFrame
-} from '../protocol/index.ts'
+} from '../protocol/core.ts'

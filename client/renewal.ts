@@ -1,4 +1,4 @@
-import type { AuthErrorFrame, RenewedFrame } from '../protocol/index.ts'
+import type { AuthErrorFrame, RenewedFrame } from '../protocol/core.ts'
 import { backoffDelay } from './backoff.ts'
 import { Timer, type Clock } from './clock.ts'
 import { RenewalError } from './errors.ts'

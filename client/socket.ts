@@ -1,4 +1,4 @@
-import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL } from '../protocol/index.ts'
+import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL } from '../protocol/core.ts'
 
 /** What `send` accepts: what both the browser's WebSocket and `ws` send (not a view on a SharedArrayBuffer). */
 export type SendData = string | ArrayBuffer | ArrayBufferView<ArrayBuffer>

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { WebSocket } from 'ws'
-import { ERRORS, type ErrorDefinition } from '../protocol/index.ts'
+import { ERRORS, SUBPROTOCOL, type ErrorDefinition } from '../protocol/index.ts'
 import { admit } from './admission.ts'
 import { awaitAuthFrame, type AuthFrameContext } from './auth-frame.ts'
 import type { Verdict } from './authorize.ts'
@@ -25,7 +25,7 @@ export interface HandshakeOutcome {
   readonly source?: CredentialSource
   /** The revocation tracker's sequence before the credential was checked. */
   readonly sequence?: number
-  /** Refused, to be told over the socket (refusal mode `close`). */
+  /** Refused, to be told over the socket (refusal by close). */
   readonly refusal?: ErrorDefinition
 }
 
@@ -89,6 +89,16 @@ function proceedCorked (request: FastifyRequest, done: HookHandlerDoneFunction):
   }
 }
 
+/**
+ * Whether Sec-WebSocket-Protocol offers `wsauth.v1` as an entry of its own (the 101 then
+ * selects it). Asked only on a refusal, never on an accepted handshake.
+ */
+function offersProtocolVersion (header: string | undefined): boolean {
+  if (header === undefined || !header.includes(SUBPROTOCOL)) return false
+  for (const entry of header.split(',')) if (entry.trim() === SUBPROTOCOL) return true
+  return false
+}
+
 function refuseWithStatus (reply: FastifyReply, error: ErrorDefinition): void {
   reply.code(error.status).header('cache-control', 'no-store').send({
     statusCode: error.status,
@@ -117,13 +127,15 @@ function logRefusal (context: HandshakeContext, request: FastifyRequest, error: 
 export function createHandshakeHook (route: ResolvedRouteOptions, context: HandshakeContext) {
   const { origins, cookie, verifier } = context
 
-  // Browsers hide the status of a refused upgrade, so for them a credential error is
-  // told over the socket; errors that must not even upgrade always use a status.
+  // Browsers, and Node's own WebSocket (undici), hide the status of a refused upgrade, so
+  // a refusal a client must act on is told over the socket to every protocol client (they
+  // all offer wsauth.v1) and to every browser (they all send an Origin); errors that must
+  // not even upgrade always use a status.
   const tellOverSocket = (request: FastifyRequest, error: ErrorDefinition): boolean => {
     // Rate-limited handshakes are refused as cheaply as possible: never upgraded.
     if (error === ERRORS.origin_not_allowed || error === ERRORS.handshake_rate_limited || error.status === 400) return false
     if (context.refusal === 'close') return true
-    return context.refusal === 'auto' && request.headers.origin !== undefined
+    return context.refusal === 'auto' && (request.headers.origin !== undefined || offersProtocolVersion(request.headers['sec-websocket-protocol']))
   }
 
   const refuse = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: ErrorDefinition): void => {

@@ -136,9 +136,11 @@ export interface WsAuthOptions {
    * How a handshake with a bad credential is refused. `status`: an HTTP error response.
    * `close`: the upgrade completes, the server sends one `auth_error` and closes with its
    * close code, and the route handler never runs (browsers hide HTTP statuses of failed
-   * upgrades, but not close codes). `auto`: `close` when the request has an Origin header
-   * (it comes from a browser), `status` otherwise. Malformed requests, foreign Origins and
-   * query credentials are always refused with an HTTP status.
+   * upgrades, but not close codes; so does Node's global WebSocket). `auto`: `close` when
+   * the request offers the `wsauth.v1` subprotocol (every protocol client does) or has an
+   * Origin header (it comes from a browser), `status` otherwise. Malformed requests (HTTP
+   * 400, query credentials included), foreign Origins and rate-limited handshakes are
+   * always refused with an HTTP status.
    * @default 'auto'
    */
   refusal?: RefusalMode

@@ -82,8 +82,10 @@ export function isProtocolCloseCode (code: number): code is CloseCode {
  * What a client should do after the server closed with `code`. Codes this protocol
  * defines follow the table in SPEC.md; standard codes follow RFC 6455's meaning; any
  * other code (an application's own) is treated as `reconnect`, with backoff.
+ * `retry` is the `auth_error` that announced the close, if one did: a `reauthenticate`
+ * close with `retry: false` is `stop`, since a fresh token cannot fix it (SPEC.md section 7).
  */
-export function closePolicy (code: number): ClosePolicy {
-  if (isProtocolCloseCode(code)) return POLICY_BY_CODE[code]
-  return STANDARD_POLICY[code] ?? 'reconnect'
+export function closePolicy (code: number, retry?: boolean): ClosePolicy {
+  const policy = isProtocolCloseCode(code) ? POLICY_BY_CODE[code] : STANDARD_POLICY[code] ?? 'reconnect'
+  return policy === 'reauthenticate' && retry === false ? 'stop' : policy
 }

@@ -1,21 +1,8 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { ERROR_CODES } from './error-codes.ts'
+import { FrameType } from './frame-types.ts'
 import { MAX_REQUEST_ID_LENGTH, MAX_TOKEN_LENGTH } from './version.ts'
-
-/**
- * The `type` of every frame this protocol defines. Applications must not use these types.
- * A const object rather than a TS enum, so a plain `{ type: 'renew' }` literal type-checks.
- */
-export const FrameType = Object.freeze({
-  Auth: 'auth',
-  Renew: 'renew',
-  Authenticated: 'authenticated',
-  RenewRequired: 'renew_required',
-  Renewed: 'renewed',
-  AuthError: 'auth_error'
-} as const)
-export type FrameType = typeof FrameType[keyof typeof FrameType]
 
 const Token = Type.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH, description: 'A compact JWT' })
 const RequestId = Type.String({ minLength: 1, maxLength: MAX_REQUEST_ID_LENGTH, description: 'Client-chosen id, echoed in the reply' })
@@ -102,9 +89,6 @@ export const FRAMES: readonly FrameDefinition[] = Object.freeze([
   { type: FrameType.AuthError, direction: 'server-to-client', schema: AuthErrorFrame }
 ] as const)
 
-/** Frame types reserved by the protocol; any other `type` belongs to the application. */
-export const RESERVED_FRAME_TYPES: ReadonlySet<string> = new Set(Object.values(FrameType))
-
 // Compiled once at load: validation runs on every protocol frame a server or client receives.
 const authFrameValidator = Compile(AuthFrame)
 const renewFrameValidator = Compile(RenewFrame)
@@ -113,19 +97,3 @@ const serverFrameValidator = Compile(Type.Union([AuthenticatedFrame, RenewRequir
 export const isAuthFrame = (value: unknown): value is AuthFrame => authFrameValidator.Check(value)
 export const isRenewFrame = (value: unknown): value is RenewFrame => renewFrameValidator.Check(value)
 export const isServerFrame = (value: unknown): value is ServerFrame => serverFrameValidator.Check(value)
-
-/** Parses JSON text without throwing; `undefined` when it is not JSON. */
-export function parseJson (text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
-}
-
-/** The `type` of a parsed frame if it is one the protocol reserves, else `undefined`. */
-export function reservedTypeOf (value: unknown): FrameType | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
-  const type = (value as { type?: unknown }).type
-  return typeof type === 'string' && RESERVED_FRAME_TYPES.has(type) ? type as FrameType : undefined
-}

@@ -148,8 +148,10 @@ t.test('the feed: authenticated, ticks, echo, renewal through /auth/token', asyn
 t.test('the feed refuses a user without feed:read, and a foreign Origin', async (t) => {
   const server = await start(t, { ALLOWED_ORIGINS: 'http://app.test' })
   const { accessToken } = await login(server, 'carol')
-  const refused = await connect(`${server.ws}/feed`, bearer(accessToken)).refused
-  t.match(refused, { status: 403, body: { code: 'forbidden' } })
+  // A protocol client (wsauth.v1 offered), Origin or not, is told by close (SPEC 3.1).
+  const refused = connect(`${server.ws}/feed`, bearer(accessToken))
+  t.match(await refused.frame('auth_error'), { code: 'forbidden', closing: true, retry: false })
+  t.same(await refused.closed, { code: CloseCode.Forbidden, reason: 'forbidden' })
 
   const { accessToken: alice } = await login(server, 'alice')
   const foreign = await connect(`${server.ws}/feed`, bearer(alice), { headers: { origin: 'http://evil.test' } }).refused
@@ -175,7 +177,7 @@ t.test('logout ends the session and closes its sockets with 4441', async (t) => 
 
   const renewal = await post(`${server.http}/auth/token`, undefined, accessToken)
   t.match(renewal, { status: 401, json: { statusCode: 401, code: 'session_ended', error: 'Unauthorized' } })
-  t.match(await connect(`${server.ws}/feed`, bearer(accessToken)).refused, { status: 401, body: { code: 'credential_revoked' } },
+  t.same(await connect(`${server.ws}/feed`, bearer(accessToken)).closed, { code: CloseCode.CredentialRevoked, reason: 'credential_revoked' },
     'an unexpired token of an ended session is refused')
 
   const metrics = await (await fetch(`${server.http}/metrics`)).text()

@@ -96,7 +96,8 @@ export const handshakeScenario: Scenario = {
 
 const REJECTED: HandshakeVariant[] = [
   { id: 'bare', label: 'bare, bad token, no Origin (accepted: bare checks nothing)', target: 'bare', client: { badSignature: true, origin: false }, expect: 'accepted' },
-  { id: 'refused-status', label: 'plugin, bad signature, no Origin → HTTP 401', target: 'plugin-hs256', baseline: 'bare', client: { badSignature: true, origin: false }, expect: 'refused_status' },
+  // Under refusal 'auto' a client that offers wsauth.v1 is refused by close, Origin or not (SPEC 3.1).
+  { id: 'refused-no-origin', label: 'plugin, bad signature, no Origin (wsauth.v1 offered) → auth_error + 4401', target: 'plugin-hs256', baseline: 'bare', client: { badSignature: true, origin: false }, expect: 'refused_close' },
   { id: 'bare-origin', label: 'bare, bad token, with Origin (accepted)', target: 'bare', client: { badSignature: true }, expect: 'accepted' },
   { id: 'refused-close', label: 'plugin, bad signature, with Origin → auth_error + 4401', target: 'plugin-hs256', baseline: 'bare-origin', client: { badSignature: true }, expect: 'refused_close' },
   { id: 'bare-one-address', label: 'bare, valid token, all from one address (accepted)', target: 'bare', client: { sourceAddress: RATE_LIMITED_ADDRESS }, expect: 'accepted' },
@@ -115,7 +116,7 @@ export const rejectedScenario: Scenario = {
   id: 'rejected',
   title: 'rejected handshakes per second (bad signature, rate limited)',
   unit: 'rejections/s',
-  description: 'Tokens signed with the wrong key: without Origin the plugin answers 401 before the upgrade (the server then destroys the socket); with an Origin (a browser) it upgrades, sends `auth_error` and closes with 4401. Rate limited: valid tokens, all from one address, refused with 429 by the default handshake limit once the first 100 of each 10 s have passed (those are counted as `withinLimit`, not as refusals). Baselines: bare accepting the same requests.',
+  description: 'Tokens signed with the wrong key: the plugin upgrades, sends `auth_error` and closes with 4401, with an Origin (a browser) or without one (every client offers wsauth.v1, so refusal auto refuses it by close). Rate limited: valid tokens, all from one address, refused with 429 by the default handshake limit once the first 100 of each 10 s have passed (those are counted as `withinLimit`, not as refusals). Baselines: bare accepting the same requests.',
   async run (context) {
     const { started, plans, samples } = await runHandshakeRounds(context, REJECTED, this.unit)
     return [resultFromRounds(this, plans, samples, context.mode.rounds, started, context.progress)]

@@ -142,7 +142,7 @@ t.test('close(): ends for good with 1000, reported once', async (t) => {
   t.equal(c.state, 'open', 'and nothing changed')
   c.close()
   c.close()
-  t.same(closes, [{ code: 1000, reason: 'client_closed', policy: 'stop', willRetry: false }])
+  t.same(closes, [{ code: 1000, reason: 'client_closed', policy: 'stop', willRetry: false, stopReason: 'closed' }])
   t.equal(c.state, 'closed')
   t.equal(c.identity, undefined)
   t.equal(c.expiresAt, undefined)

@@ -187,14 +187,52 @@ t.test('a handshake refused by close as forbidden stops at once', async (t) => {
   t.equal(c.state, 'closed')
 })
 
-t.test('a handshake refused by HTTP status (what Node sees without Origin) retries with a new token', async (t) => {
-  const s = await echoServer(t, { plugin: { refusal: 'status' } })
-  const tokens = tokenSource((call) => call === 1 ? { exp: nowSeconds() - 10 } : {})
-  const c = makeClient(t, { url: s.url, getToken: tokens.getToken, random: () => 0 })
-  const closed = next(c, 'close')
+t.test('backoff reset, on the client\'s clock (SPEC 7): 5 s authenticated resets the count; 4,999 ms does not', async (t) => {
+  const time = manualClock()
+  const sockets: WebSocket[] = []
+  const s = await startServer(t, { handler: (socket) => { sockets.push(socket) } })
+  const c = makeClient(t, { url: s.url, getToken: tokenSource().getToken, clock: time.clock, random: () => 0.5, reconnect: { baseDelay: 100, maxDelay: 10_000 } })
+  const delays: Array<number | undefined> = []
+  c.on('close', (info) => { delays.push(info.retryIn) })
+  /** Keeps the connection authenticated for `ms` of the client's clock, then drops it; returns the next delay. */
+  const dropAfter = async (ms: number): Promise<number | undefined> => {
+    await next(c, 'authenticated')
+    time.tick(ms)
+    const closed = next(c, 'close')
+    ;(sockets.at(-1) as WebSocket).terminate()
+    const [info] = await closed
+    // The reconnection timer runs on the client's clock too.
+    time.tick(info.retryIn as number)
+    return info.retryIn
+  }
   c.connect()
-  const [info] = await closed
-  t.match(info, { code: 1006, policy: 'reconnect', willRetry: true, retryIn: 0 }, 'the status is not visible, as in browsers')
+  t.equal(await dropAfter(4999), 50, 'attempt 0: 0.5 × 100 ms')
+  t.equal(await dropAfter(4999), 100, 'not stable: attempt 1, 0.5 × 200 ms')
+  t.equal(await dropAfter(4999), 200, 'attempt 2')
+  t.equal(await dropAfter(5000), 50, 'stable for exactly 5 s: attempt 0 again')
+  t.same(delays, [50, 100, 200, 50])
+})
+
+t.test('reauthenticate at once the first time, with backoff from the second in a row', async (t) => {
+  const time = manualClock()
+  const s = await echoServer(t)
+  const tokens = tokenSource()
+  const c = makeClient(t, { url: s.url, getToken: tokens.getToken, clock: time.clock, random: () => 0.5, reconnect: { baseDelay: 100, maxDelay: 10_000 } })
+  const expire = async (): Promise<CloseInfo> => {
+    const [frame] = await next(c, 'authenticated')
+    const closed = next(c, 'close')
+    s.app.wsAuth.close({ connectionId: frame.connectionId }, { code: 'credential_expired' })
+    const [info] = await closed
+    time.tick(info.retryIn as number)
+    return info
+  }
+  c.connect()
+  t.match(await expire(), { code: CloseCode.CredentialExpired, policy: 'reauthenticate', retryIn: 0 }, 'n = 0: at once')
+  t.match(await expire(), { retryIn: 100 }, 'n = 1 (the connection lasted less than 5 s): 0.5 × 200 ms')
   await next(c, 'authenticated')
-  t.equal(tokens.calls, 2, 'a token the server never accepted is not offered twice')
+  time.tick(5000)
+  const closed = next(c, 'close')
+  s.app.wsAuth.close({ connectionId: c.identity?.connectionId as string }, { code: 'credential_expired' })
+  t.match((await closed)[0], { retryIn: 0 }, 'after a stable connection, n = 0 again: at once')
+  t.equal(tokens.calls, 3, 'a fresh token for each reconnection after 4440 (the third is still to come)')
 })

@@ -25,7 +25,7 @@ t.test('the example app runs against an external issuer: OIDC_ISSUER and OIDC_AU
   client.close()
 
   const narrow = await idp.accessToken({ scope: 'market:premium' })
-  t.match(await connect(`ws://${base}/feed`, bearer(narrow)).refused, { status: 403, body: { code: 'forbidden' } }, 'no feed:read')
+  t.same(await connect(`ws://${base}/feed`, bearer(narrow)).closed, { code: 4403, reason: 'forbidden' }, 'no feed:read')
   const login = await fetch(`http://${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice","password":"alice-password"}' })
   t.equal(login.status, 404, 'no own login in this mode')
   t.match(await login.json(), { statusCode: 404, code: 'external_issuer', error: 'Not Found' })

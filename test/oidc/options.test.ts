@@ -57,7 +57,7 @@ t.test('valid issuer configurations register', async (t) => {
 
 t.test('the RFC 9068 profile and required scopes also apply to a static key', async (t) => {
   const s = await startServer(t, {
-    plugin: { verify: { algorithms: ['HS256'], key: SECRET, issuer: ISSUER, audience: 'urn:feed', profile: 'rfc9068', requiredScopes: ['feed:read'] } }
+    plugin: { refusal: 'status', verify: { algorithms: ['HS256'], key: SECRET, issuer: ISSUER, audience: 'urn:feed', profile: 'rfc9068', requiredScopes: ['feed:read'] } }
   })
   const claims = { iss: ISSUER, aud: 'urn:feed', scope: 'feed:read' }
   t.match(await connect(s.url, bearer(sign(claims))).refused, { status: 401, body: { code: 'token_type_invalid' } }, 'typ JWT')

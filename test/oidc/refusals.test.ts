@@ -93,19 +93,21 @@ t.test('an HS256 token keyed with the provider\'s public key is refused before a
   t.equal(idp.jwksFetches, fetchesBefore, 'no fetch for them')
 })
 
-t.test('JWKS down at the handshake: refused with jwks_unavailable, by status or by close', async (t) => {
+t.test('JWKS down at the handshake: refused with jwks_unavailable, by close under refusal auto', async (t) => {
   const idp = await startIssuer(t)
   idp.jwksDown = true
-  const s = await resourceServer(t, idp)
+  const s = await resourceServer(t, idp, {}, { refusal: 'auto' })
   const token = await idp.accessToken()
-  t.match(await refusedWith(s.url, token), { status: 503, body: { code: 'jwks_unavailable' } })
+  const protocolClient = connect(s.url, bearer(token))
+  t.match(await protocolClient.frame('auth_error'), { code: 'jwks_unavailable', closing: true, retry: true })
+  t.same(await protocolClient.closed, { code: 4503, reason: 'jwks_unavailable' }, 'a protocol client without Origin')
   const browser = connect(s.url, bearer(token), { origin: 'https://app.example' })
   t.match(await browser.frame('auth_error'), { code: 'jwks_unavailable', closing: true, retry: true })
   t.same(await browser.closed, { code: 4503, reason: 'jwks_unavailable' })
   t.equal(idp.jwksFetches, 1, 'the second handshake, inside the refetch interval, did not ask again')
 
   idp.jwksDown = false
-  t.match(await refusedWith(s.url, token), { status: 503, body: { code: 'jwks_unavailable' } }, 'still inside the interval')
+  t.same(await connect(s.url, bearer(token)).closed, { code: 4503, reason: 'jwks_unavailable' }, 'still inside the interval')
   s.tick(30 * S)
   const client = connect(s.url, bearer(token))
   await client.frame('authenticated')

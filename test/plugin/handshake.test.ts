@@ -115,8 +115,42 @@ t.test('refusal told over the socket (close mode)', async (t) => {
     t.same(client.messages, [{ type: 'auth_error', code: 'token_expired', message: 'The token has expired', closing: true, retry: true }])
   })
 
-  t.test('auto: no Origin gets the HTTP status', async (t) => {
-    await refused(t, connect(server.url, bearer(sign({ exp: nowSeconds() - 5 }))), 401, 'token_expired')
+  t.test('auto: a protocol client without Origin (Node\'s ws or global WebSocket) gets auth_error and a close code too', async (t) => {
+    const client = connect(server.url, bearer(sign({ aud: 'elsewhere', exp: nowSeconds() - 5 })))
+    await client.opened
+    t.equal(client.socket.protocol, SUBPROTOCOL, 'the 101 selects the offered version')
+    const closed = await client.closed
+    t.equal(closed.code, CloseCode.Unauthorized)
+    t.equal(closed.reason, 'token_expired')
+    t.match(client.messages, [{ type: 'auth_error', code: 'token_expired', closing: true, retry: true }])
+  })
+
+  t.test('auto: wsauth.v1 is recognised as an entry of its own, with optional whitespace', async (t) => {
+    for (const header of ['wsauth.v1', ' wsauth.v1\t', 'chat, wsauth.v1', 'chat,wsauth.v1 ,x']) {
+      const client = connect(server.url, [], { headers: { 'sec-websocket-protocol': header } })
+      // ws rejects a selected subprotocol it did not offer itself: the 101 is what counts.
+      const upgraded = await new Promise<boolean>((resolve) => {
+        client.socket.on('upgrade', () => { resolve(true) })
+        client.socket.on('unexpected-response', () => { resolve(false) })
+      })
+      t.ok(upgraded, `${JSON.stringify(header)}: refused by close`)
+      await client.closed
+    }
+    for (const header of ['wsauth.v10', 'xwsauth.v1', 'chat']) {
+      await refused(t, connect(server.url, [], { headers: { 'sec-websocket-protocol': header } }), 401, 'credential_missing')
+    }
+  })
+
+  t.test('auto: neither Origin nor wsauth.v1 gets the HTTP status', async (t) => {
+    await refused(t, connect(server.url), 401, 'credential_missing')
+  })
+
+  t.test('auto: a rate-limited protocol client gets the HTTP status', async (t) => {
+    const limited = await countingServer(t, { plugin: { handshakeLimit: { max: 1, timeWindow: 60_000 } } })
+    const first = connect(limited.url, bearer(sign({ exp: nowSeconds() - 5 })))
+    t.equal((await first.closed).code, CloseCode.Unauthorized)
+    const second = connect(limited.url, bearer(sign()), { origin: 'http://app.test' })
+    await refused(t, second, 429, 'handshake_rate_limited')
   })
 
   t.test('a foreign Origin is always an HTTP refusal', async (t) => {

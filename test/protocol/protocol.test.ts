@@ -27,6 +27,12 @@ t.test('close policies', async (t) => {
     [3000, 'reconnect']
   ]
   for (const [code, policy] of expected) t.equal(closePolicy(code), policy, `close code ${code}`)
+  // An auth_error's retry: false turns a reauthenticate close into stop, and nothing else.
+  t.equal(closePolicy(CloseCode.Unauthorized, false), 'stop', '4401 after retry: false')
+  t.equal(closePolicy(CloseCode.CredentialExpired, false), 'stop', '4440 after retry: false')
+  t.equal(closePolicy(CloseCode.Unauthorized, true), 'reauthenticate')
+  t.equal(closePolicy(CloseCode.TooManyRequests, false), 'reconnect', 'a reconnect code keeps its policy')
+  t.equal(closePolicy(CloseCode.Forbidden, true), 'stop')
   t.same([...CLOSE_CODES], [4400, 4401, 4403, 4408, 4409, 4413, 4429, 4440, 4441, 4500, 4503])
   t.ok(isProtocolCloseCode(4440))
   t.notOk(isProtocolCloseCode(1000))

@@ -38,7 +38,8 @@ t.test('Origin with a cookie credential', async (t) => {
 t.test('handshake rate limit per address', async (t) => {
   t.test('refused with 429 before any token is verified; a spoofed X-Forwarded-For does not pick the bucket', async (t) => {
     const server = await startServer(t, { plugin: { handshakeLimit: { max: 3, timeWindow: 60_000 } } })
-    for (let i = 0; i < 3; i++) await refusedWith(t, connect(server.url, bearer('not.a.jwt')), 401, 'token_malformed')
+    // A protocol client's credential refusal is told by close (SPEC 3.1); the rate-limited ones get the status.
+    for (let i = 0; i < 3; i++) await closedWith(t, connect(server.url, bearer('not.a.jwt')), CloseCode.Unauthorized, 'token_malformed')
     const limited = connect(server.url, bearer(sign()))
     await refusedWith(t, limited, 429, 'handshake_rate_limited')
     const spoofed = connect(server.url, bearer(sign()), { headers: { 'x-forwarded-for': '203.0.113.7' } })
@@ -73,7 +74,7 @@ t.test('connection limits', async (t) => {
     const b = connect(server.url, bearer(sign()))
     await a.frame('authenticated')
     await b.frame('authenticated')
-    await refusedWith(t, connect(server.url, bearer(sign())), 429, 'too_many_connections')
+    await closedWith(t, connect(server.url, bearer(sign())), CloseCode.TooManyRequests, 'too_many_connections')
     t.equal(a.socket.readyState, a.socket.OPEN)
     await stillServing(t, server)
     a.close()
@@ -106,7 +107,7 @@ t.test('connection limits', async (t) => {
     const b = connect(server.url, bearer(sign({ sub: 'b' })))
     await a.frame('authenticated')
     await b.frame('authenticated')
-    await refusedWith(t, connect(server.url, bearer(sign({ sub: 'c' }))), 503, 'server_busy')
+    await closedWith(t, connect(server.url, bearer(sign({ sub: 'c' }))), CloseCode.ServiceUnavailable, 'server_busy')
     a.close()
     b.close()
   })

@@ -97,7 +97,7 @@ t.test('live renewal attacks', async (t) => {
 
 t.test('revocation', async (t) => {
   t.test('revoking a session closes its live connections at once with 4441', async (t) => {
-    const server = await startServer(t)
+    const server = await startServer(t, { plugin: { refusal: 'status' } })
     const victim = connect(server.url, bearer(sign({ sid: 'gone' })))
     const bystander = connect(server.url, bearer(sign({ sid: 'kept' })))
     await victim.frame('authenticated')
@@ -113,7 +113,7 @@ t.test('revocation', async (t) => {
   })
 
   t.test('a revoked token id is refused at the handshake', async (t) => {
-    const server = await startServer(t)
+    const server = await startServer(t, { plugin: { refusal: 'status' } })
     await server.app.wsAuth.revoke({ tokenId: 'jti-1', expiresAt: Date.now() + 60_000 })
     await refusedWith(t, connect(server.url, bearer(sign({ jti: 'jti-1' }))), 401, 'credential_revoked')
     const other = connect(server.url, bearer(sign({ jti: 'jti-2' })))
@@ -122,7 +122,7 @@ t.test('revocation', async (t) => {
   })
 
   t.test('a subject revoked before a time: older tokens refused, newer accepted', async (t) => {
-    const server = await startServer(t)
+    const server = await startServer(t, { plugin: { refusal: 'status' } })
     const now = Date.now()
     const old = connect(server.url, bearer(sign({ sub: 'erin', iat: now / 1000 - 10 })))
     await old.frame('authenticated')
@@ -168,9 +168,13 @@ t.test('revocation', async (t) => {
   ]
   for (const [name, store] of failing) {
     t.test(`a store that ${name}: handshakes fail closed with 503 revocation_unavailable`, async (t) => {
-      // refusal 'auto': status without an Origin, auth_error and close with one.
+      const strict = await startServer(t, { plugin: { revocationStore: store, refusal: 'status' } })
+      await refusedWith(t, connect(strict.url, bearer(sign())), 503, 'revocation_unavailable')
+      // refusal 'auto': a protocol client (wsauth.v1 offered) and a browser (Origin) get auth_error and a close.
       const server = await startServer(t, { plugin: { revocationStore: store } })
-      await refusedWith(t, connect(server.url, bearer(sign())), 503, 'revocation_unavailable')
+      const protocolClient = connect(server.url, bearer(sign()))
+      t.match(await protocolClient.frame('auth_error'), { code: 'revocation_unavailable', retry: true })
+      await closedWith(t, protocolClient, CloseCode.ServiceUnavailable, 'revocation_unavailable')
       const browser = connect(server.url, bearer(sign()), { headers: { origin: 'http://app.test' } })
       t.match(await browser.frame('auth_error'), { code: 'revocation_unavailable', retry: true })
       await closedWith(t, browser, CloseCode.ServiceUnavailable, 'revocation_unavailable')
@@ -183,7 +187,7 @@ t.test('revocation', async (t) => {
   })
 
   t.test('revocation entries expire with the tokens they cover', async (t) => {
-    const s = await clocked(t)
+    const s = await clocked(t, { plugin: { refusal: 'status' } })
     await s.app.wsAuth.revoke({ sessionId: 'old', expiresAt: s.now() + 30 * S })
     await refusedWith(t, connect(s.url, bearer(s.token({ sid: 'old' }))), 401, 'credential_revoked')
     s.tick(30 * S)
@@ -193,7 +197,7 @@ t.test('revocation', async (t) => {
   })
 
   t.test('a malformed revocation is an error of the caller', async (t) => {
-    const server = await startServer(t)
+    const server = await startServer(t, { plugin: { refusal: 'status' } })
     await t.rejects(server.app.wsAuth.revoke({} as never), { code: 'FST_WS_AUTH_INVALID_REVOCATION' })
     await t.rejects(server.app.wsAuth.revoke({ subject: 'x' } as never), { code: 'FST_WS_AUTH_INVALID_REVOCATION', message: /issuedBefore/ })
     await t.rejects(server.app.wsAuth.revoke({ sessionId: 's', tokenId: 't' } as never), { code: 'FST_WS_AUTH_INVALID_REVOCATION' })

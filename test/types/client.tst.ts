@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'tstyche'
 import { WebSocket as NodeWebSocket } from 'ws'
 import {
-  RenewalError, SendError, WsAuthClient, backoffDelay,
+  RenewalError, SendError, UnauthorizedError, WsAuthClient, backoffDelay,
   type AuthErrorFrame, type AuthenticatedFrame, type CloseInfo, type ConnectionState, type Identity, type MessageData,
-  type RenewalFailure, type RenewedFrame, type RenewRequiredFrame, type WebSocketConstructor, type WsAuthClientOptions
+  type RenewalFailure, type RenewedFrame, type RenewRequiredFrame, type StopReason, type WebSocketConstructor, type WsAuthClientOptions
 } from '../../client/index.ts'
 import type { ClosePolicy, ErrorCode } from '../../protocol/index.ts'
 
@@ -25,6 +25,12 @@ describe('options', () => {
   test('getToken is asynchronous and yields a string', () => {
     expect(new WsAuthClient({ url, getToken: () => 'not a promise' })).type.toRaiseError()
     expect(new WsAuthClient({ url, getToken: async () => 42 })).type.toRaiseError()
+  })
+  test('getToken says "logged out" by throwing UnauthorizedError', () => {
+    expect(new WsAuthClient({ url, getToken: async () => { throw new UnauthorizedError() } })).type.not.toRaiseError()
+    expect(new WsAuthClient({ url, transport: 'cookie', refresh: async () => { throw new UnauthorizedError('session ended', { cause: 401 }) } })).type.not.toRaiseError()
+    expect(new UnauthorizedError()).type.toBeAssignableTo<Error>()
+    expect(new UnauthorizedError(42)).type.toRaiseError()
   })
   test('reconnect, renewal, queue and test hooks', () => {
     expect(new WsAuthClient({
@@ -51,6 +57,7 @@ describe('events', () => {
     client.on('close', (info) => { expect(info).type.toBe<CloseInfo>() })
     client.on('message', (data) => { expect(data).type.toBe<MessageData>() })
     client.on('error', (error) => { expect(error).type.toBe<Error>() })
+    client.on('logged_out', (error) => { expect(error).type.toBe<UnauthorizedError>() })
     client.once('open', () => {})
   })
   test('unknown events and wrong listener signatures are errors', () => {
@@ -64,6 +71,14 @@ describe('events', () => {
     expect<CloseInfo['policy']>().type.toBe<ClosePolicy>()
     expect<CloseInfo['willRetry']>().type.toBe<boolean>()
     expect<CloseInfo['authError']>().type.toBe<AuthErrorFrame | undefined>()
+    expect<CloseInfo['status']>().type.toBe<number | undefined>()
+    expect<CloseInfo['stopReason']>().type.toBe<StopReason | undefined>()
+    expect<StopReason>().type.toBe<'closed' | 'policy' | 'refused' | 'max_attempts' | 'logged_out'>()
+  })
+  test('logged_out is a state of its own', () => {
+    expect<'logged_out'>().type.toBeAssignableTo<ConnectionState>()
+    expect<'closed'>().type.toBeAssignableTo<ConnectionState>()
+    expect<'logged-out'>().type.not.toBeAssignableTo<ConnectionState>()
   })
   test('emit is internal', () => {
     expect(client.emit('open')).type.toRaiseError()
@@ -90,6 +105,7 @@ describe('API', () => {
   })
   test('errors', () => {
     expect(new RenewalError('timeout', 'm', true).code).type.toBe<RenewalFailure>()
+    expect<'logged_out'>().type.toBeAssignableTo<RenewalFailure>()
     expect<ErrorCode>().type.toBeAssignableTo<RenewalFailure>()
     expect(new SendError('m')).type.toBeAssignableTo<Error>()
   })
