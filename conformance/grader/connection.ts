@@ -30,11 +30,14 @@ export class GraderConnection {
     this.#timeline = timeline
     this.#changed = changed
     timeline.add('c→s', 'handshake', `GET ${shorten(url)}${protocols.length > 0 ? `, Sec-WebSocket-Protocol: ${protocols.map((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX) ? BEARER_SUBPROTOCOL_PREFIX + abbreviate(p.slice(BEARER_SUBPROTOCOL_PREFIX.length)) : p).join(', ')}` : ''}`)
-    // A valid offer goes through ws, which then checks the selection; an invalid one (ws
-    // would refuse to send it) is written into the header as given.
-    const valid = protocols.every((p) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) && new Set(protocols).size === protocols.length
+    // A valid offer (a header value is split into its entries) goes through ws, which then
+    // checks the selection; an invalid one (ws would refuse to send it) is written into the
+    // header as given. Only offers ws can send can be refused by close and still be read:
+    // ws drops a 101 that selects a subprotocol it was not given.
+    const entries = protocols.flatMap((p) => p.split(',').map((entry) => entry.trim()))
+    const valid = entries.every((p) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) && new Set(entries).size === entries.length
     this.socket = valid
-      ? new WebSocket(url, protocols, { headers, perMessageDeflate: false })
+      ? new WebSocket(url, entries, { headers, perMessageDeflate: false })
       : new WebSocket(url, { headers: { 'sec-websocket-protocol': protocols.join(', '), ...headers }, perMessageDeflate: false })
     this.done = new Promise((resolve) => {
       this.socket.on('upgrade', (response) => {
