@@ -34,14 +34,15 @@ async function closedWithin (t: Test, { socket, closed }: { socket: Socket, clos
 t.test('a connection that never completes its headers is closed within headersTimeout, after upgrades', async (t) => {
   const server = await startServer(t, { plugin: { headersTimeout: BOUND } })
   const good = sign()
-  // Upgrades served first: accepted, refused by close (an Origin) and refused by status.
+  // Upgrades served first: accepted, refused by close and refused by status.
   for (let i = 0; i < 10; i++) {
     const accepted = connect(server.url, bearer(good))
     await accepted.frame('authenticated')
     const byClose = connect(server.url, bearer('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'), { origin: server.origin })
     await byClose.closed
-    const byStatus = connect(server.url, bearer('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'))
-    await byStatus.refused
+    // A bearer entry without the version is malformed (400): always refused by status.
+    const byStatus = connect(server.url, bearer('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln').slice(1))
+    t.equal((await byStatus.refused).status, 400)
     if (i % 2 === 0) accepted.close()
   }
   for (const [name, request] of [['request line and Host, then silence', undefined], ['nothing at all', ''], ['half a request line', 'GET /w']] as const) {
