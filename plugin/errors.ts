@@ -30,6 +30,18 @@ export const NotAWebsocketRouteError: FastifyErrorConstructor<{ code: 'FST_WS_AU
   500
 )
 
+/**
+ * Thrown at `ready()` when a route sets `wsAuth` but the plugin's hooks never saw it: the
+ * route was declared before the plugin had loaded, or outside the scope it is registered in.
+ */
+export const RouteBeforePluginError: FastifyErrorConstructor<{ code: 'FST_WS_AUTH_ROUTE_BEFORE_PLUGIN', statusCode: 500 }, [routes: string]> = createError(
+  'FST_WS_AUTH_ROUTE_BEFORE_PLUGIN',
+  'fastify-ws-auth: the wsAuth route %s was declared before the plugin had loaded or outside its scope, ' +
+    'so it would not authenticate: register fastify-ws-auth with await before declaring it, ' +
+    'or declare it in a plugin registered after fastify-ws-auth, in the same scope or a child scope',
+  500
+)
+
 /** Thrown by `fastify.wsAuth.revoke` when the revocation is malformed. */
 export const InvalidRevocationError: FastifyErrorConstructor<{ code: 'FST_WS_AUTH_INVALID_REVOCATION', statusCode: 500 }, [problem: string]> = createError(
   'FST_WS_AUTH_INVALID_REVOCATION',

@@ -20,6 +20,7 @@ import { couldCarryCredential } from './credential-shape.ts'
 import { InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
 import { createAuthenticatedHandler, createHandshakeHook, credentialMissing, kHandshakeOutcome, kQueryCredential, type HandshakeContext, type WebsocketHandler } from './handshake.ts'
 import { refuseLaterWebsocketRegistration } from './registration-order.ts'
+import { markProtected } from './route-watch.ts'
 import { registeredLimiter, storeLimiter, type CreatedRateLimit, type HandshakeLimiter } from './handshake-limit.ts'
 import { DeadlineQueue } from './deadlines.ts'
 import { HeadersDeadline } from './headers-deadline.ts'
@@ -351,6 +352,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   fastify.addHook('onRoute', function protectRoute (route) {
     const wsAuth = (route as { wsAuth?: unknown }).wsAuth as true | WsAuthRouteOptions | undefined
     if (wsAuth === undefined) return
+    markProtected(route)
     // Every request of the route, upgrade or not (a plain GET, a HEAD), has a credential in
     // its query redacted before Fastify's first log line of it.
     route.childLoggerFactory = redactingLoggerFactory(route.childLoggerFactory ?? this.childLoggerFactory)

@@ -194,6 +194,16 @@ t.test('the packed tarball in fresh apps', async (t) => {
         t.ok(shippedVectors.length >= 6, `ships ${shippedVectors.length} vector files`)
       })
 
+      t.test('the installed package fails ready() on a wsAuth route declared before it loaded', async (t) => {
+        // The watch subscribes when the package is imported: this proves the shipped module does.
+        const script = "import Fastify from 'fastify'; import wsAuth from 'fastify-ws-auth'; const app = Fastify(); " +
+          `void app.register(wsAuth, { verify: { algorithms: ['HS256'], key: '${SECRET}' } }); ` +
+          "app.get('/feed', { websocket: true, wsAuth: true }, () => {}); " +
+          'app.ready().then(() => console.log("ready"), (error) => console.log(error.code))'
+        const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], app.dir)
+        t.equal(stdout.trim(), 'FST_WS_AUTH_ROUTE_BEFORE_PLUGIN')
+      })
+
       t.test('require() of the ESM package works where Node can require ES modules', async (t) => {
         const script = "const m = require('fastify-ws-auth'); const c = require('fastify-ws-auth/client'); " +
           'console.log(typeof m.default, typeof c.WsAuthClient)'

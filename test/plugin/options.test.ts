@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyWebsocket from '@fastify/websocket'
 import t from 'tap'
 import fastifyWsAuth from '../../plugin/index.ts'
-import { SECRET, bearer, connect, registerError, sign } from '../helpers.ts'
+import { SECRET, bearer, registerError, sign } from '../helpers.ts'
 
 const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString()
 const verify = { algorithms: ['HS256'], key: SECRET } as const
@@ -104,34 +104,87 @@ t.test('registering @fastify/websocket after the plugin fails at ready() instead
   }
 })
 
-t.test('a wsAuth route declared before the plugin has loaded never accepts an upgrade (fails closed)', async (t) => {
-  // Fastify's onRoute hooks see only routes declared after them, so such a route stays a
-  // plain GET route (README, Usage): what must hold is that no socket opens on it.
-  for (const order of ['un-awaited register', 'sibling scope first'] as const) {
-    const app = Fastify()
-    let handlerRan = false
-    const handler = (): void => { handlerRan = true }
-    if (order === 'un-awaited register') {
+t.test('a wsAuth route the plugin never saw fails ready() with FST_WS_AUTH_ROUTE_BEFORE_PLUGIN', async (t) => {
+  const handler = (): void => {}
+  const misuses: Record<string, (app: FastifyInstance) => Promise<void>> = {
+    async 'un-awaited register, route in the same scope' (app) {
       // eslint-disable-next-line no-void -- not awaited: the misuse under test
       void app.register(fastifyWsAuth, { verify })
       app.get('/ws', { websocket: true, wsAuth: true }, handler)
-    } else {
+    },
+    async 'sibling scope registered first' (app) {
       await app.register(async (scope) => { scope.get('/ws', { websocket: true, wsAuth: true }, handler) })
       await app.register(fastifyWsAuth, { verify })
+    },
+    async 'plugin registered in a sibling scope' (app) {
+      await app.register(async (scope) => { await scope.register(fastifyWsAuth, { verify }) })
+      await app.register(async (scope) => { scope.get('/ws', { websocket: true, wsAuth: true }, handler) })
+    },
+    async 'route() form, route options given as an object' (app) {
+      // eslint-disable-next-line no-void -- not awaited: the misuse under test
+      void app.register(fastifyWsAuth, { verify })
+      app.route({ method: 'GET', url: '/ws', websocket: true, wsAuth: { authFrame: true }, handler })
     }
-    // Such an upgrade is never answered: its socket would keep app.close() waiting.
-    const sockets = new Set<import('node:net').Socket>()
-    app.server.on('connection', (socket) => { sockets.add(socket) })
-    t.teardown(async () => {
-      for (const socket of sockets) socket.destroy()
-      await app.close()
-    })
-    const address = await app.listen({ port: 0, host: '127.0.0.1' })
-    const client = connect(address.replace('http', 'ws') + '/ws', bearer(sign()), { handshakeTimeout: 1000 })
-    const outcome = await Promise.race([client.opened.then(() => 'opened'), client.closed.then(() => 'not opened')])
-    t.equal(outcome, 'not opened', `${order}: no socket opened`)
-    t.notOk(handlerRan && client.socket.readyState === client.socket.OPEN, `${order}: the handler never holds an open socket`)
   }
+  for (const [name, misuse] of Object.entries(misuses)) {
+    const app = Fastify()
+    await misuse(app)
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_WS_AUTH_ROUTE_BEFORE_PLUGIN', message: /route GET \/ws .*register fastify-ws-auth with await/ }, name)
+    await app.close().catch(() => {})
+  }
+
+  const orders: Record<string, (app: FastifyInstance) => Promise<void>> = {
+    async 'awaited register, route after it' (app) {
+      await app.register(fastifyWsAuth, { verify })
+      app.get('/ws', { websocket: true, wsAuth: true }, handler)
+    },
+    async 'un-awaited register, route in a plugin registered after it' (app) {
+      // eslint-disable-next-line no-void -- avvio loads the two in order
+      void app.register(fastifyWsAuth, { verify })
+      // eslint-disable-next-line no-void -- as above
+      void app.register(async (scope) => { scope.get('/ws', { websocket: true, wsAuth: true }, handler) }, { prefix: '/v1' })
+    },
+    async 'plugin and route in one child scope' (app) {
+      await app.register(async (scope) => {
+        await scope.register(fastifyWsAuth, { verify })
+        scope.get('/ws', { websocket: true, wsAuth: true }, handler)
+      })
+    }
+  }
+  for (const [name, order] of Object.entries(orders)) {
+    const app = Fastify()
+    await order(app)
+    await t.resolves(async () => { await app.ready() }, name)
+    await app.close()
+  }
+})
+
+t.test('an instance created before the package was imported still fails closed on an early route', async (t) => {
+  // The watch starts when the package is imported (README, Usage); an instance created
+  // earlier is not watched, and its early wsAuth route must still open no socket.
+  const { spawnSync } = await import('node:child_process')
+  const script = `
+    import Fastify from 'fastify'
+    import WebSocket from 'ws'
+    const app = Fastify()
+    const { default: fastifyWsAuth } = await import(${JSON.stringify(new URL('../../plugin/index.ts', import.meta.url).href)})
+    void app.register(fastifyWsAuth, { verify: { algorithms: ['HS256'], key: ${JSON.stringify(SECRET)} } })
+    app.get('/ws', { websocket: true, wsAuth: true }, () => {})
+    const sockets = new Set()
+    app.server.on('connection', (socket) => sockets.add(socket))
+    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    const outcome = await new Promise((resolve) => {
+      const ws = new WebSocket(address.replace('http', 'ws') + '/ws', ['wsauth.v1', ${JSON.stringify(bearer(sign())[1])}], { handshakeTimeout: 1000 })
+      ws.on('open', () => resolve('opened'))
+      ws.on('error', () => resolve('not opened'))
+    })
+    for (const socket of sockets) socket.destroy()
+    await app.close()
+    console.log(JSON.stringify({ outcome }))
+  `
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 })
+  t.equal(child.status, 0, child.stderr)
+  t.same(JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}'), { outcome: 'not opened' }, 'no socket opened on the unwatched early route')
 })
 
 t.test('wsAuth on a route that is not a WebSocket route', async (t) => {
