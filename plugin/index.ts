@@ -450,5 +450,5 @@ export { CHANNELS, LATENCY_BUCKETS_MS, type HistogramSnapshot, type MetricsEvent
 export type { RateLimit } from './token-bucket.ts'
 export type { StandardClaims } from './claims.ts'
 export type { Authorize, ConnectionLimitPolicy, RefusalMode, SigningAlgorithm, WsAuthClaims, WsAuthJwksOptions, WsAuthOptions, WsAuthRouteOptions, WsAuthVerifyOptions } from './options.ts'
-export { InvalidOptionError, InvalidRevocationError, NotAWebsocketRouteError, WebsocketAlreadyRegisteredError } from './errors.ts'
+export { InvalidOptionError, InvalidRevocationError, NotAWebsocketRouteError, RouteBeforePluginError, WebsocketAlreadyRegisteredError } from './errors.ts'
 export * from '../protocol/index.ts'
