@@ -1,5 +1,5 @@
-import { CaseFailed, type CaseResult } from '../server/case-run.ts'
-import { Timeline } from '../server/timeline.ts'
+import type { CaseResult } from '../server/case-run.ts'
+import { CaseFailed, RecordedRun } from '../server/recorded-run.ts'
 import { GraderConnection, offer } from './connection.ts'
 import type { TokenSource } from './tokens.ts'
 
@@ -21,15 +21,13 @@ export interface ServerCaseDefinition {
 export const ANSWER_MS = 2000
 
 /** One run of one server case: its connections, its timeline, its failures. */
-export class ServerRun {
-  readonly timeline = new Timeline()
-  readonly failures: string[] = []
+export class ServerRun extends RecordedRun {
   readonly url: string
   readonly tokens: TokenSource
   readonly connections: GraderConnection[] = []
-  #waiters = new Set<() => void>()
 
   constructor (url: string, tokens: TokenSource) {
+    super()
     this.url = url
     this.tokens = tokens
   }
@@ -49,48 +47,6 @@ export class ServerRun {
     const frame = connection.frames('authenticated')[0]
     if (frame === undefined) return this.fail(`${why}: no authenticated frame after the handshake${connection.refused === undefined ? '' : ` (refused with ${connection.refused.status} ${String(connection.refused.body?.code)})`}`)
     return { connection, frame }
-  }
-
-  until (condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (condition()) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const finish = (value: boolean): void => {
-        clearTimeout(timer)
-        this.#waiters.delete(check)
-        resolve(value)
-      }
-      const check = (): void => { if (condition()) finish(true) }
-      const timer = setTimeout(() => { finish(condition()) }, timeoutMs)
-      this.#waiters.add(check)
-    })
-  }
-
-  changed (): void {
-    for (const waiter of [...this.#waiters]) waiter()
-  }
-
-  sleep (ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms))
-  }
-
-  note (text: string): void {
-    this.timeline.add('note', 'note', text)
-  }
-
-  violation (reason: string): void {
-    if (this.failures.includes(reason)) return
-    this.failures.push(reason)
-    this.timeline.add('note', 'fail', reason)
-  }
-
-  expect (condition: boolean, reason: string): boolean {
-    if (!condition) this.violation(reason)
-    return condition
-  }
-
-  fail (reason: string): never {
-    this.violation(reason)
-    throw new CaseFailed(reason)
   }
 
   finish (): void {

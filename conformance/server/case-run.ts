@@ -2,11 +2,12 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { BEARER_SUBPROTOCOL_PREFIX, ERRORS, FrameType, RESERVED_FRAME_TYPES, isAuthFrame, isRenewFrame, parseJson, type ErrorCode } from '../../protocol/index.ts'
-import { Timeline } from './timeline.ts'
+import { CaseFailed, RecordedRun } from './recorded-run.ts'
+import type { TimelineEvent } from './timeline.ts'
 import { abbreviate, TokenIssuer, type IssuedToken } from './tokens.ts'
 
 /** Thrown by a case script to end the case at once as failed. */
-export class CaseFailed extends Error {}
+export { CaseFailed }
 
 export interface ReceivedMessage {
   t: number
@@ -224,7 +225,7 @@ export interface CaseResult {
   status: 'pass' | 'fail' | 'not run'
   reasons: string[]
   durationMs: number
-  timeline: Timeline['events']
+  timeline: TimelineEvent[]
 }
 
 /** Waiting time after which a case gives up on a client step it expects. */
@@ -234,22 +235,20 @@ export const STEP_TIMEOUT_MS = 5000
  * One run of one case: the tokens the kit issued, the handshakes and connections of the
  * client, the failures found. The case's script drives it; `until` waits for any change.
  */
-export class CaseRun {
+export class CaseRun extends RecordedRun {
   readonly id: string
-  readonly timeline = new Timeline()
   readonly tokens: IssuedToken[] = []
   readonly handshakes: Handshake[] = []
   readonly peers: Peer[] = []
-  readonly failures: string[] = []
   /** Scripts set these to shape the token endpoint. */
   tokenLifetimeMs: number
   tokenSkewMs = 0
   tokenDelayMs = 0
   readonly #issuer: TokenIssuer
   #taken = 0
-  #waiters = new Set<() => void>()
 
   constructor (definition: CaseDefinition, issuer: TokenIssuer) {
+    super()
     this.id = definition.id
     this.#issuer = issuer
     this.tokenLifetimeMs = definition.tokenLifetimeMs ?? 10_000
@@ -291,55 +290,6 @@ export class CaseRun {
   async handshake (timeoutMs = STEP_TIMEOUT_MS): Promise<Handshake | undefined> {
     await this.until(() => this.handshakes.length > this.#taken, timeoutMs)
     return this.handshakes.length > this.#taken ? this.handshakes[this.#taken++] : undefined
-  }
-
-  /** Resolves to whether `condition` held before `timeoutMs` passed; re-checked on every event. */
-  until (condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (condition()) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!condition()) return
-        finish(true)
-      }
-      const timer = setTimeout(() => { finish(condition()) }, timeoutMs)
-      const finish = (value: boolean): void => {
-        clearTimeout(timer)
-        this.#waiters.delete(check)
-        resolve(value)
-      }
-      this.#waiters.add(check)
-    })
-  }
-
-  sleep (ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms))
-  }
-
-  changed (): void {
-    for (const waiter of [...this.#waiters]) waiter()
-  }
-
-  note (text: string): void {
-    this.timeline.add('note', 'note', text)
-  }
-
-  /** A failure that does not stop the script. */
-  violation (reason: string): void {
-    if (!this.failures.includes(reason)) {
-      this.failures.push(reason)
-      this.timeline.add('note', 'fail', reason)
-    }
-  }
-
-  expect (condition: boolean, reason: string): boolean {
-    if (!condition) this.violation(reason)
-    return condition
-  }
-
-  /** Fails and ends the case. */
-  fail (reason: string): never {
-    this.violation(reason)
-    throw new CaseFailed(reason)
   }
 
   /** Waits for the client's next handshake and accepts it; fails the case if none comes. */
