@@ -2,10 +2,10 @@
 // logged out), and the client stops for good in state logged_out; any other failure keeps
 // the backoff and, after reconnect.maxAttempts, stops with reason max_attempts.
 import t from 'tap'
-import type { WebSocket } from 'ws'
+import WebSocket from 'ws'
 import { UnauthorizedError, type CloseInfo, type ConnectionState } from '../../client/index.ts'
 import { delay, sign, startServer, until } from '../helpers.ts'
-import { echoServer, makeClient, next } from './setup.ts'
+import { echoServer, makeClient, next, nextWhere } from './setup.ts'
 
 const loggedOutClose = { code: 1000, reason: 'logged_out', policy: 'stop', willRetry: false, stopReason: 'logged_out' }
 
@@ -81,6 +81,49 @@ t.test('during a renewal: the open connection is closed (1000) and renewNow reje
   await until(() => s.app.wsAuth.size === 0)
   await delay(150)
   t.equal(calls, 2, 'no renewal retry, no reconnection')
+})
+
+t.test('cookie transport: refresh() throwing UnauthorizedError logs out, by renewNow and by renew_required', async (t) => {
+  const origin = 'http://app.test'
+  const s = await echoServer(t, { plugin: { cookie: { name: 'access' }, allowedOrigins: [origin] } })
+  // A 4 s cookie: the server sends renew_required at its midpoint, 2 s after the upgrade.
+  let cookie = ''
+  class BrowserLikeWebSocket extends WebSocket {
+    constructor (url: string, protocols?: string | string[]) {
+      super(url, protocols, { headers: { origin, cookie: `access=${cookie}` } })
+    }
+  }
+  for (const trigger of ['renewNow', 'renew_required'] as const) {
+    cookie = sign({ sid: 'cookie-session', exp: Date.now() / 1000 + 4 })
+    let refreshes = 0
+    let attempts = 0
+    const c = makeClient(t, {
+      url: s.url,
+      transport: 'cookie',
+      WebSocket: class extends BrowserLikeWebSocket {
+        constructor (url: string, protocols?: string | string[]) { attempts++; super(url, protocols) }
+      },
+      refresh: async () => { refreshes++; throw new UnauthorizedError('refresh cookie revoked') }
+    })
+    const loggedOut: Error[] = []
+    c.on('logged_out', (error) => { loggedOut.push(error) })
+    c.on('error', () => {})
+    const closed = nextWhere(c, 'close', (info) => info.stopReason !== undefined, 10_000)
+    if (trigger === 'renewNow') {
+      c.connect()
+      await next(c, 'authenticated')
+      await t.rejects(c.renewNow(), { name: 'RenewalError', code: 'logged_out', retry: false }, `${trigger}: rejects as logged out`)
+    } else {
+      c.connect()
+    }
+    t.same((await closed)[0], loggedOutClose, `${trigger}: closed 1000 logged_out, for good`)
+    t.equal(c.state, 'logged_out', trigger)
+    t.equal(loggedOut.length, 1, `${trigger}: one logged_out event`)
+    await delay(150)
+    t.equal(refreshes, 1, `${trigger}: refresh() is not retried`)
+    t.equal(attempts, 1, `${trigger}: no reconnection`)
+  }
+  await until(() => s.app.wsAuth.size === 0)
 })
 
 t.test('an UnauthorizedError from another copy of the client module is recognised', async (t) => {
