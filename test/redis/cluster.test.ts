@@ -202,6 +202,15 @@ for (const deployment of ['standalone', 'cluster'] as const) {
 
       if (cluster !== undefined) {
         const nodes = cluster
+        t.test('on a Cluster the prefix must hold a hash tag, so that every key shares a slot', async (t) => {
+          const redis = nodes.client({ lazyConnect: true })
+          t.teardown(() => { redis.disconnect() })
+          for (const prefix of ['wsauth:', 'ws{}auth:', 'ws{auth:']) {
+            t.throws(() => redisStores({ redis, prefix }), { code: 'FST_WS_AUTH_INVALID_OPTION' }, `refused: ${prefix}`)
+          }
+          t.equal(redisStores({ redis }).revocationStore.channel, '{wsauth}:events', 'the default on a Cluster has one')
+          t.equal(redisStores({ redis, prefix: 'app:{ws}:' }).revocationStore.channel, 'app:{ws}:events')
+        })
         t.test('failover of the master serving the channel while revocations and handshakes run: none accepted is lost', async (t) => {
           const instances3 = await instances(t, 3)
           const [a] = instances3 as [Instance]
