@@ -5,24 +5,27 @@ import { hash, newRefreshToken, type RotateResult, type Sessions } from './sessi
 /**
  * Rotation in one step, so two instances handed the same refresh token at once cannot both
  * rotate it: the second sees a retired token and ends the session, as reuse detection
- * requires. KEYS[1]: refresh:<presented hash>. ARGV: now, new hash, prefix, presented hash.
+ * requires. Every key it touches is declared (as Redis Cluster requires; with a hash tag in
+ * the prefix they share a slot): KEYS[1] refresh:<presented hash>, KEYS[2] the session the
+ * caller read from it, KEYS[3] refresh:<new hash>. ARGV: now, new hash, session id,
+ * presented hash. A refresh key never changes its session, so a different answer here
+ * means it is gone.
  */
 const ROTATE = `
 local sid = redis.call('GET', KEYS[1])
-if not sid then return {'unknown'} end
-local key = ARGV[3] .. 'session:' .. sid
-local session = redis.call('HMGET', key, 'subject', 'expiresAt', 'current')
+if not sid or sid ~= ARGV[3] then return {'unknown'} end
+local session = redis.call('HMGET', KEYS[2], 'subject', 'expiresAt', 'current')
 if not session[1] or tonumber(session[2]) <= tonumber(ARGV[1]) then return {'unknown'} end
 if session[3] ~= ARGV[4] then
-  redis.call('DEL', key)
+  redis.call('DEL', KEYS[2])
   return {'reused', sid, session[1]}
 end
-redis.call('HSET', key, 'current', ARGV[2])
-redis.call('SET', ARGV[3] .. 'refresh:' .. ARGV[2], sid, 'PXAT', session[2])
+redis.call('HSET', KEYS[2], 'current', ARGV[2])
+redis.call('SET', KEYS[3], sid, 'PXAT', session[2])
 return {'rotated', sid, session[1]}
 `
 
-type ScriptedRedis = Redis & { exampleRotate: (key: string, now: string, next: string, prefix: string, presented: string) => Promise<string[]> }
+type ScriptedRedis = Redis & { exampleRotate: (refresh: string, session: string, nextRefresh: string, now: string, next: string, sessionId: string, presented: string) => Promise<string[]> }
 
 /**
  * {@link Sessions} in Redis, shared by every instance (with REDIS_URL): a hash per session
@@ -35,7 +38,7 @@ export class RedisSessions implements Sessions {
   readonly #prefix: string
 
   constructor (redis: Redis, ttlMs: number, prefix = 'example:') {
-    redis.defineCommand('exampleRotate', { numberOfKeys: 1, lua: ROTATE })
+    redis.defineCommand('exampleRotate', { numberOfKeys: 3, lua: ROTATE })
     this.#redis = redis as ScriptedRedis
     this.#ttlMs = ttlMs
     this.#prefix = prefix
@@ -55,8 +58,11 @@ export class RedisSessions implements Sessions {
 
   async rotate (refreshToken: string): Promise<RotateResult> {
     const next = newRefreshToken()
-    const [outcome, sessionId, subject] = await this.#redis.exampleRotate(
-      `${this.#prefix}refresh:${hash(refreshToken)}`, String(Date.now()), hash(next), this.#prefix, hash(refreshToken))
+    const presented = `${this.#prefix}refresh:${hash(refreshToken)}`
+    const known = await this.#redis.get(presented)
+    if (known === null) return { outcome: 'unknown' }
+    const [outcome, sessionId, subject] = await this.#redis.exampleRotate(presented, `${this.#prefix}session:${known}`,
+      `${this.#prefix}refresh:${hash(next)}`, String(Date.now()), hash(next), known, hash(refreshToken))
     if (outcome === 'rotated') return { outcome, sessionId: sessionId as string, subject: subject as string, refreshToken: next }
     if (outcome === 'reused') return { outcome, sessionId: sessionId as string, subject: subject as string }
     return { outcome: 'unknown' }

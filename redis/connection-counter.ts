@@ -1,13 +1,13 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { ConnectionCounter, ConnectionLimitPolicy, ConnectionSlot, SlotGrant } from '../plugin/index.ts'
 import { InvalidOptionError } from '../plugin/errors.ts'
-import { assertReady } from './revocation-store.ts'
+import { assertReady, prefixFor } from './revocation-store.ts'
 import { ACQUIRE, REFRESH } from './scripts.ts'
 
 export interface RedisConnectionCounterOptions {
-  /** An ioredis client (standalone or Sentinel; Redis >= 7.0); never quit by the counter. */
-  redis: Redis
-  /** Key prefix; see `RedisStoreOptions.prefix`. @default 'wsauth:' */
+  /** An ioredis `Redis` (standalone or Sentinel) or `Cluster`; Redis >= 7.0; never quit by the counter. */
+  redis: Redis | Cluster
+  /** Key prefix; see `RedisStoreOptions.prefix` (a hash tag on a Cluster). @default 'wsauth:', or '{wsauth}:' on a Cluster */
   prefix?: string
   /**
    * How long a slot counts without being refreshed, in ms. Each instance refreshes the
@@ -28,7 +28,7 @@ const ACQUIRE_COMMAND = 'wsauthAcquire'
 const REFRESH_COMMAND = 'wsauthRefresh'
 const REFRESH_BATCH = 500
 
-type ScriptedRedis = Redis
+type ScriptedRedis = (Redis | Cluster)
   & Record<typeof ACQUIRE_COMMAND, (key: string, connectionId: string, max: string, policy: string, lease: string) => Promise<[0] | [1, string, string?]>>
   & Record<typeof REFRESH_COMMAND, (...args: string[]) => Promise<number>>
 
@@ -65,7 +65,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
     const whenUnavailable = options.whenUnavailable ?? 'refuse'
     if (whenUnavailable !== 'refuse' && whenUnavailable !== 'allow') throw new InvalidOptionError('whenUnavailable', 'must be "refuse" or "allow"')
     this.#allow = whenUnavailable === 'allow'
-    this.#prefix = options.prefix ?? 'wsauth:'
+    this.#prefix = prefixFor(options.redis, options.prefix)
     this.#leaseMs = leaseMs
     const redis = options.redis as ScriptedRedis
     if (typeof redis[ACQUIRE_COMMAND] !== 'function') redis.defineCommand(ACQUIRE_COMMAND, { numberOfKeys: 1, lua: ACQUIRE })

@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { ClusterCommand, Revocation, RevocationQuery, RevocationStore, StoreListener } from '../plugin/index.ts'
 import { decode, encode, type ChannelMessage } from './messages.ts'
 import { InvalidOptionError } from '../plugin/errors.ts'
 import { RedisUnavailableError } from './errors.ts'
 import { REVOKE } from './scripts.ts'
+import { subscribeShardChannel } from './shard-subscriber.ts'
 
 export interface RedisStoreOptions {
   /**
-   * An ioredis client (standalone or Sentinel; Redis >= 7.0). The store uses it for
-   * commands and a duplicate of it for the channel; it never quits the client you pass.
+   * An ioredis client: a `Redis` (standalone or Sentinel) or a `Cluster`; Redis >= 7.0.
+   * The store uses it for commands, and for the channel a duplicate of a `Redis` or a
+   * connection of its own to the channel's shard of a `Cluster`; it never quits the
+   * client you pass.
    */
-  redis: Redis
+  redis: Redis | Cluster
   /**
-   * Prefix of every key and of the channel. For Redis Cluster, put a hash tag in it
-   * (`{wsauth}:`) so that one lookup's keys share a slot. @default 'wsauth:'
+   * Prefix of every key and of the channel. On a `Cluster` it must hold a hash tag
+   * (`{…}`): every key and the channel then share one slot, as the scripts need.
+   * @default 'wsauth:', or '{wsauth}:' on a Cluster
    */
   prefix?: string
   /**
@@ -29,11 +33,25 @@ export interface RedisStoreOptions {
 
 const REVOKE_COMMAND = 'wsauthRevoke'
 
-type ScriptedRedis = Redis & Record<typeof REVOKE_COMMAND, (key: string, value: string, expiresAt: string, channel: string, message: string) => Promise<number>>
+type ScriptedRedis = (Redis | Cluster) & Record<typeof REVOKE_COMMAND, (key: string, channel: string, value: string, expiresAt: string, command: string, message: string) => Promise<number>>
 
 /** Fails at once instead of letting ioredis queue the command until Redis is back. */
-export function assertReady (redis: Redis): void {
+export function assertReady (redis: Redis | Cluster): void {
   if (redis.status !== 'ready') throw new RedisUnavailableError(redis.status)
+}
+
+/**
+ * The prefix to use with `redis`; on a Cluster, one whose hash tag ends inside it (Redis
+ * hashes the text between the first `{` and the next `}`), so that every key shares a slot.
+ */
+export function prefixFor (redis: Redis | Cluster, prefix: string | undefined): string {
+  if (!redis.isCluster) return prefix ?? 'wsauth:'
+  if (prefix === undefined) return '{wsauth}:'
+  const open = prefix.indexOf('{')
+  if (open === -1 || prefix.indexOf('}', open + 1) <= open + 1) {
+    throw new InvalidOptionError('prefix', 'must hold a hash tag such as {wsauth} on a Redis Cluster')
+  }
+  return prefix
 }
 
 /**
@@ -52,7 +70,7 @@ export class RedisRevocationStore implements RevocationStore {
   readonly #prefix: string
   readonly #allow: boolean
   readonly #onError: (error: Error) => void
-  #subscriber: Redis | undefined
+  #subscriber: (() => void) | undefined
 
   constructor (options: RedisStoreOptions) {
     if (options?.redis === undefined || typeof options.redis.duplicate !== 'function') {
@@ -62,12 +80,12 @@ export class RedisRevocationStore implements RevocationStore {
     if (whenUnavailable !== 'refuse' && whenUnavailable !== 'allow') {
       throw new InvalidOptionError('whenUnavailable', 'must be "refuse" or "allow"')
     }
-    this.#prefix = options.prefix ?? 'wsauth:'
+    this.#prefix = prefixFor(options.redis, options.prefix)
     this.channel = `${this.#prefix}events`
     this.#allow = whenUnavailable === 'allow'
     this.#onError = options.onError ?? (() => {})
     const redis = options.redis as ScriptedRedis
-    if (typeof redis[REVOKE_COMMAND] !== 'function') redis.defineCommand(REVOKE_COMMAND, { numberOfKeys: 1, lua: REVOKE })
+    if (typeof redis[REVOKE_COMMAND] !== 'function') redis.defineCommand(REVOKE_COMMAND, { numberOfKeys: 2, lua: REVOKE })
     this.#redis = redis
   }
 
@@ -84,8 +102,8 @@ export class RedisRevocationStore implements RevocationStore {
   async revoke (revocation: Revocation): Promise<void> {
     assertReady(this.#redis)
     const [key, value] = this.#key(revocation)
-    await this.#redis[REVOKE_COMMAND](key, String(Math.floor(value)), String(Math.ceil(revocation.expiresAt)), this.channel,
-      this.#message({ kind: 'revoked', revocation }))
+    await this.#redis[REVOKE_COMMAND](key, this.channel, String(Math.floor(value)), String(Math.ceil(revocation.expiresAt)),
+      this.#redis.isCluster ? 'SPUBLISH' : 'PUBLISH', this.#message({ kind: 'revoked', revocation }))
   }
 
   isRevoked (query: RevocationQuery): boolean | Promise<boolean> {
@@ -109,25 +127,17 @@ export class RedisRevocationStore implements RevocationStore {
 
   async publish (command: ClusterCommand): Promise<void> {
     assertReady(this.#redis)
-    await this.#redis.publish(this.channel, this.#message({ kind: 'command', command }))
+    const message = this.#message({ kind: 'command', command })
+    await (this.#redis.isCluster ? this.#redis.spublish(this.channel, message) : this.#redis.publish(this.channel, message))
   }
 
   subscribe (listener: StoreListener): () => void {
-    // Subscribed again by hand on every reconnection (not by ioredis), so the re-check of
-    // live connections starts only once no revocation can slip past both.
-    const subscriber = this.#redis.duplicate({ autoResubscribe: false, lazyConnect: false })
-    this.#subscriber = subscriber
     let connectedBefore = false
-    subscriber.on('ready', () => {
-      subscriber.subscribe(this.channel).then(() => {
-        if (connectedBefore) listener.resync()
-        connectedBefore = true
-      }, (err: Error) => { this.#onError(err) })
-    })
-    // ioredis reconnects by itself; without a listener its errors would be thrown as unhandled.
-    subscriber.on('error', (err: Error) => { this.#onError(err) })
-    subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== this.channel) return
+    const subscribed = (): void => {
+      if (connectedBefore) listener.resync()
+      connectedBefore = true
+    }
+    const heard = (text: string): void => {
       const message = decode(text)
       if (message === undefined) {
         this.#onError(new Error(`ignored a malformed message on ${this.channel}`))
@@ -136,16 +146,35 @@ export class RedisRevocationStore implements RevocationStore {
       if (message.origin === this.instanceId) return
       if (message.kind === 'revoked') listener.revoked(message.revocation)
       else listener.command(message.command)
-    })
-    return () => {
-      if (this.#subscriber === subscriber) this.#subscriber = undefined
-      subscriber.disconnect()
     }
+    const stop = this.#redis.isCluster
+      ? subscribeShardChannel(this.#redis as Cluster, this.channel, { message: heard, subscribed, error: (err) => { this.#onError(err) } })
+      : this.#subscribeStandalone(this.#redis as Redis, heard, subscribed)
+    this.#subscriber = stop
+    return () => {
+      if (this.#subscriber === stop) this.#subscriber = undefined
+      stop()
+    }
+  }
+
+  #subscribeStandalone (redis: Redis, heard: (text: string) => void, subscribed: () => void): () => void {
+    // Subscribed again by hand on every reconnection (not by ioredis), so the re-check of
+    // live connections starts only once no revocation can slip past both.
+    const subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: false })
+    subscriber.on('ready', () => {
+      subscriber.subscribe(this.channel).then(subscribed, (err: Error) => { this.#onError(err) })
+    })
+    // ioredis reconnects by itself; without a listener its errors would be thrown as unhandled.
+    subscriber.on('error', (err: Error) => { this.#onError(err) })
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.channel) heard(text)
+    })
+    return () => { subscriber.disconnect() }
   }
 
   async close (): Promise<void> {
     const subscriber = this.#subscriber
     this.#subscriber = undefined
-    if (subscriber !== undefined) subscriber.disconnect()
+    if (subscriber !== undefined) subscriber()
   }
 }

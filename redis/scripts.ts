@@ -3,8 +3,10 @@
 // (PEXPIRETIME, SET ... PXAT).
 
 /**
- * Records a revocation and announces it in one step. KEYS[1]: the entry. ARGV: value
- * (1, or `issuedBefore` for a subject), expiresAt (ms), channel, message. An existing
+ * Records a revocation and announces it in one step. KEYS[1]: the entry, KEYS[2]: the
+ * channel (declared, so that on a Cluster it is checked to share the entry's slot). ARGV:
+ * value (1, or `issuedBefore` for a subject), expiresAt (ms), the publishing command
+ * (PUBLISH, or SPUBLISH for a Cluster's shard channel), message. An existing
  * entry keeps the larger value and the later expiry: a subject entry (b, e) promises that
  * every token issued before b is expired by e, so the merge never frees a live token.
  */
@@ -16,7 +18,7 @@ local at = tonumber(ARGV[2])
 local previous = redis.call('PEXPIRETIME', KEYS[1])
 if previous > at then at = previous end
 redis.call('SET', KEYS[1], string.format('%d', value), 'PXAT', string.format('%d', at))
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call(ARGV[3], KEYS[2], ARGV[4])
 return 1
 `
 
