@@ -85,7 +85,7 @@ const MODES: Record<ModeName, Mode> = {
     rounds: 5,
     // From the per-round spread of the 2026-12-01 full run (standard deviation of a round's
     // ratio about 0.045): 15 rounds put the half-width of the 95 % interval of the median near
-    // 0.028, under the 0.03 margin of the 0.97 targets; echo's margin is 0.05, 9 rounds give ~0.037.
+    // 0.028, under the 0.03 margin of the 0.97 targets; echo's margin is 0.05, 9 rounds give about 0.04.
     scenarioRounds: { handshake: 15, 'handshake-algorithms': 15, echo: 9 },
     warmupMs: 2000,
     visitMs: 2000,

@@ -78,7 +78,7 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
     if (target.value === null) t.type(target.note, 'string', `${String(target.name)} says why it has no value`)
   }
 
-  t.match(readFileSync(join(out, 'latest.md'), 'utf8'), /\| target \| value \| target \| met \|/)
+  t.match(readFileSync(join(out, 'latest.md'), 'utf8'), /\| target \| value \| 95 % interval \| target \| met \|/)
   t.match(readFileSync(join(out, 'latest.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
 })
 
