@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,11 +15,13 @@ import { TokenFactory } from './shared/tokens.ts'
 
 // Instructions the server executes per handshake or per echoed message, counted by valgrind
 // (callgrind): unlike CPU time, the count does not move with the load of a shared machine.
-// The server runs the same code as in a benchmark (server/main.ts, the compiled plugin), under
-// callgrind, once with `low` and once with `high` operations; (I(high) − I(low)) / (high − low)
-// leaves out start-up, JIT warm-up and shutdown. Every thread of the process counts (V8's
-// compiler and GC threads are the server's work too). Slow: about 100× native speed.
-// Usage: node --import tsx bench/instructions.ts TARGET handshake|echo [--node PATH] [--counts LOW,HIGH]
+// The server runs the same code as in a benchmark (server/main.ts, the compiled plugin) under
+// callgrind; after `warm` operations (JIT tiers, caches, the rate limiter's entries) the
+// counters are zeroed (`callgrind_control -z`), `count` operations run, and the counters are
+// dumped (`callgrind_control -d`): start-up and shutdown stay out. Every thread of the process
+// counts (V8's compiler and GC threads are the server's work too), and so does whatever timers
+// fire meanwhile. User space only: system calls are not counted. About 100× slower than native.
+// Usage: node --import tsx bench/instructions.ts TARGET handshake|echo [--node PATH] [--counts WARM,COUNT]
 
 const [target, kind = 'handshake', ...rest] = process.argv.slice(2) as [TargetName | undefined, string | undefined, ...string[]]
 if (target === undefined || (kind !== 'handshake' && kind !== 'echo')) {
@@ -28,18 +30,19 @@ if (target === undefined || (kind !== 'handshake' && kind !== 'echo')) {
 }
 const flag = (name: string): string | undefined => { const i = rest.indexOf(name); return i === -1 ? undefined : rest[i + 1] }
 const nodePath = flag('--node') ?? process.execPath
-const [low, high] = (flag('--counts') ?? (kind === 'handshake' ? '200,1200' : '2000,12000')).split(',').map(Number) as [number, number]
+const [warm, measured] = (flag('--counts') ?? (kind === 'handshake' ? '1000,2000' : '20000,50000')).split(',').map(Number) as [number, number]
 
 const keys = generateKeys()
 const buildDir = buildForServers()
 const work = mkdtempSync(join(tmpdir(), 'bench-instructions-'))
 
-async function count (operations: number): Promise<number> {
-  const out = join(work, `callgrind.${operations}.out`)
+async function count (): Promise<number> {
+  const out = join(work, 'callgrind.out')
   const init: ServerInit = { target: target as TargetName, keys, buildDir }
   const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, nodePath, '--import', 'tsx', fileURLToPath(new URL('./server/main.ts', import.meta.url))], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, BENCH_SERVER: JSON.stringify(init) }
   })
+  const control = (option: string): void => { execFileSync('callgrind_control', [option, String(child.pid)], { stdio: 'ignore' }) }
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const [ready] = await once(child, 'message') as [ServerReady]
@@ -51,7 +54,7 @@ async function count (operations: number): Promise<number> {
     await once(socket, 'open')
     return socket
   }
-  if (kind === 'handshake') {
+  const handshakes = async (operations: number): Promise<void> => {
     // Four at a time, each to its close: the server closes first, as in the benchmark.
     let next = 0
     await Promise.all(Array.from({ length: 4 }, async () => {
@@ -60,36 +63,51 @@ async function count (operations: number): Promise<number> {
         await once(socket, 'close')
       }
     }))
-  } else {
-    const socket = await open(ROUTES.echo)
+  }
+  const echoes = async (socket: WebSocket, operations: number): Promise<void> => {
     const payload = Buffer.alloc(64, 'x')
     const window = 32
     let sent = 0
     let received = 0
+    let listener: ((data: Buffer) => void) | undefined
     const done = new Promise<void>((resolve) => {
-      socket.on('message', (data: Buffer) => {
+      listener = (data: Buffer) => {
         // The plugin's `authenticated` frame is not an echo.
         if (data.length !== payload.length) return
         if (++received === operations) resolve()
         else if (sent < operations) { sent++; socket.send(payload) }
-      })
+      }
+      socket.on('message', listener)
     })
     // A window of messages in flight, one sent for each echo received.
     for (; sent < window; sent++) socket.send(payload)
     await done
-    socket.close()
+    socket.off('message', listener as (data: Buffer) => void)
   }
+  if (kind === 'handshake') {
+    await handshakes(warm)
+    control('-z')
+    await handshakes(measured)
+  } else {
+    const socket = await open(ROUTES.echo)
+    await echoes(socket, warm)
+    control('-z')
+    await echoes(socket, measured)
+  }
+  control('-d')
   child.send({ type: 'stop' })
   await once(child, 'exit')
-  const total = /summary: (\d+)/.exec(readFileSync(out, 'utf8'))
-  if (total === null) throw new Error(`no callgrind summary for ${operations} operations\n${stderr.slice(-2000)}`)
+  // The dump of the measured window is the first numbered file (`callgrind.out.1`); the one
+  // written at exit covers only the shutdown.
+  const dump = readdirSync(work).filter((name) => name.startsWith('callgrind.out.')).sort()[0]
+  const total = dump === undefined ? null : /(?:summary|totals): (\d+)/.exec(readFileSync(join(work, dump), 'utf8'))
+  if (total === null || total[1] === undefined) throw new Error(`no callgrind dump of the measured window\n${stderr.slice(-2000)}`)
   return Number(total[1])
 }
 
 try {
-  const a = await count(low)
-  const b = await count(high)
-  process.stdout.write(`${target} ${kind} on ${nodePath}: ${low} → ${a.toLocaleString('en-US')} instructions, ${high} → ${b.toLocaleString('en-US')}; ${Math.round((b - a) / (high - low)).toLocaleString('en-US')} per ${kind === 'handshake' ? 'handshake' : 'echoed message'}\n`)
+  const total = await count()
+  process.stdout.write(`${target} ${kind} on ${nodePath}: ${measured} after ${warm} to warm up → ${total.toLocaleString('en-US')} instructions, ${Math.round(total / measured).toLocaleString('en-US')} per ${kind === 'handshake' ? 'handshake' : 'echoed message'}\n`)
 } finally {
   removeBuild(buildDir)
   rmSync(work, { recursive: true, force: true })
