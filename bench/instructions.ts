@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,11 +21,13 @@ import { TokenFactory } from './shared/tokens.ts'
 // dumped (`callgrind_control -d`): start-up and shutdown stay out. Every thread of the process
 // counts (V8's compiler and GC threads are the server's work too), and so does whatever timers
 // fire meanwhile. User space only: system calls are not counted. About 100× slower than native.
-// Usage: node --import tsx bench/instructions.ts TARGET handshake|echo [--node PATH] [--counts WARM,COUNT]
+// `--keep FILE` keeps the window's callgrind dump, for `callgrind_annotate FILE` (native code by
+// function: V8 builtins and runtime, OpenSSL, libuv; JIT-compiled JavaScript shows as ???).
+// Usage: node --import tsx bench/instructions.ts TARGET handshake|echo [--node PATH] [--counts WARM,COUNT] [--keep FILE]
 
 const [target, kind = 'handshake', ...rest] = process.argv.slice(2) as [TargetName | undefined, string | undefined, ...string[]]
 if (target === undefined || (kind !== 'handshake' && kind !== 'echo')) {
-  process.stderr.write('usage: node --import tsx bench/instructions.ts TARGET handshake|echo [--node PATH] [--counts LOW,HIGH]\n')
+  process.stderr.write('usage: node --import tsx bench/instructions.ts TARGET handshake|echo [--node PATH] [--counts WARM,COUNT] [--keep FILE]\n')
   process.exit(2)
 }
 const flag = (name: string): string | undefined => { const i = rest.indexOf(name); return i === -1 ? undefined : rest[i + 1] }
@@ -101,7 +103,9 @@ async function count (): Promise<number> {
   // written at exit covers only the shutdown.
   const dump = readdirSync(work).filter((name) => name.startsWith('callgrind.out.')).sort()[0]
   const total = dump === undefined ? null : /(?:summary|totals): (\d+)/.exec(readFileSync(join(work, dump), 'utf8'))
-  if (total === null || total[1] === undefined) throw new Error(`no callgrind dump of the measured window\n${stderr.slice(-2000)}`)
+  if (total === null || total[1] === undefined || dump === undefined) throw new Error(`no callgrind dump of the measured window\n${stderr.slice(-2000)}`)
+  const keep = flag('--keep')
+  if (keep !== undefined) copyFileSync(join(work, dump), keep)
   return Number(total[1])
 }
 
