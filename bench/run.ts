@@ -1,9 +1,9 @@
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import { BENCH_DIR, parseOptions } from './config.ts'
+import { BENCH_DIR, parseOptions, roundsFor } from './config.ts'
 import { buildForServers, buildRevisionForServers, removeBuild } from './orchestrator/build.ts'
 import { machineInfo } from './orchestrator/machine.ts'
-import { detectPinning, killChildren, pinSelf, startGenerator } from './orchestrator/processes.ts'
+import { detectPinning, killChildren, nodeVersion, pinSelf, startGenerator } from './orchestrator/processes.ts'
 import { Progress, fmt } from './orchestrator/progress.ts'
 import { Servers } from './orchestrator/servers.ts'
 import { markdownReport, resultsTable } from './report/markdown.ts'
@@ -23,20 +23,23 @@ const { mode } = options
 const progress = new Progress()
 const pinning = detectPinning()
 pinSelf(pinning)
-const machine = machineInfo(pinning)
+const serverNode = { path: options.nodePath ?? process.execPath, version: options.nodePath === undefined ? process.version : nodeVersion(options.nodePath) }
+const machine = machineInfo(pinning, serverNode)
+// One result per Node line: a run with --node writes latest-node<major>.* beside the default line's latest.*.
+const resultName = options.nodePath === undefined ? 'latest' : `latest-node${serverNode.version.slice(1).split('.')[0] ?? ''}`
 const startedAt = new Date().toISOString()
 const scenarios: ScenarioResult[] = []
 const notes = [...options.notes]
 if (!pinning.available) notes.push(pinning.detail)
 
-process.stdout.write(`fastify-ws-auth benchmark, ${mode.name} mode: ${machine.cpuModel} × ${machine.cores}, node ${machine.node}; ${pinning.detail}\n`)
+process.stdout.write(`fastify-ws-auth benchmark, ${mode.name} mode: ${machine.cpuModel} × ${machine.cores}, node ${machine.node}${serverNode.version === machine.node ? '' : `, servers on node ${serverNode.version} (${serverNode.path})`}; ${pinning.detail}\n`)
 
 const keys = generateKeys()
 const generator = await startGenerator(keys, pinning)
 const buildDir = buildForServers()
 const baseBuildDir = options.against === undefined ? undefined : buildRevisionForServers(options.against)
 if (options.against !== undefined) notes.push(`plugin-hs256-base is the plugin as of ${options.against} (--against), run beside the working tree's plugin-hs256.`)
-const servers = new Servers(keys, pinning, generator, buildDir, options.profileDir, baseBuildDir)
+const servers = new Servers(keys, pinning, generator, buildDir, options.profileDir, baseBuildDir, options.nodePath)
 const context: ScenarioContext = { options, mode, servers, generator, progress }
 
 let complete = true
@@ -62,7 +65,8 @@ for (const scenario of selected) {
   }
   progress.scenario(scenario.id, scenario.title)
   try {
-    scenarios.push(...await scenario.run(context))
+    // Each scenario reads its round count from the mode it is given (config.ts, scenarioRounds).
+    scenarios.push(...await scenario.run({ ...context, mode: { ...mode, rounds: roundsFor(mode, scenario.id) } }))
   } catch (err) {
     complete = false
     const message = (err as Error).message
@@ -97,6 +101,8 @@ async function finish (): Promise<void> {
     machine,
     method: {
       rounds: mode.rounds,
+      scenarioRounds: mode.scenarioRounds ?? {},
+      interval: 'bootstrap 95 % percentile interval of the median over rounds (report/bootstrap.ts), seeded by target name',
       warmupMs: mode.warmupMs,
       visitMs: mode.visitMs,
       order: 'A B … B A per round, ratios within a round, medians over rounds',
@@ -109,14 +115,16 @@ async function finish (): Promise<void> {
     scenarios,
     targets: evaluateTargets(scenarios)
   }
-  writeAtomically(options.outDir, 'latest.json', `${JSON.stringify(results, null, 2)}\n`)
-  writeAtomically(options.outDir, 'latest.md', markdownReport(results))
-  writeAtomically(options.outDir, 'latest.svg', ratesChart(results))
+  writeAtomically(options.outDir, `${resultName}.json`, `${JSON.stringify(results, null, 2)}\n`)
+  writeAtomically(options.outDir, `${resultName}.md`, markdownReport(results, `${resultName}.svg`))
+  writeAtomically(options.outDir, `${resultName}.svg`, ratesChart(results))
   if (options.updateReadme) updateReadme(join(BENCH_DIR, 'README.md'), resultsTable(results))
 
   process.stdout.write(`\n── targets ${'─'.repeat(80)}\n`)
   for (const t of results.targets) {
-    process.stdout.write(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(40)} ${fmt(t.value, t.value !== null && Math.abs(t.value) < 10 ? 3 : 0).padStart(10)}  (${t.target})${t.note === undefined ? '' : `  ${t.note}`}\n`)
+    const digits = t.value !== null && Math.abs(t.value) < 10 ? 3 : 0
+    const interval = t.interval === null ? '' : ` [${fmt(t.interval.low, digits)}, ${fmt(t.interval.high, digits)}]`
+    process.stdout.write(`  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(36)} ${fmt(t.value, digits).padStart(8)}${interval.padEnd(18)}  (${t.target})${t.note === undefined ? '' : `  ${t.note}`}\n`)
   }
-  process.stdout.write(`\nwrote ${join(options.outDir, 'latest.json')}, latest.md, latest.svg in ${progress.elapsedS.toFixed(0)} s\n`)
+  process.stdout.write(`\nwrote ${join(options.outDir, `${resultName}.json`)}, ${resultName}.md, ${resultName}.svg in ${progress.elapsedS.toFixed(0)} s\n`)
 }

@@ -40,12 +40,12 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   const results = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
   t.equal(results.mode, 'smoke')
   t.equal(results.complete, true, 'no scenario failed')
-  t.match(results.machine, { cpuModel: String, cores: Number, node: String, versions: { fastify: String, ws: String } })
+  t.match(results.machine, { cpuModel: String, cores: Number, node: String, serverNode: { version: process.version, path: process.execPath }, versions: { fastify: String, ws: String } })
   t.ok(Object.values(results.checks).length >= 6, 'every WebSocket target passed its end-to-end check')
   for (const check of Object.values(results.checks) as Array<{ ok: boolean }>) t.equal(check.ok, true)
 
   const ids = (results.scenarios as Array<{ id: string }>).map((s) => s.id)
-  t.same(ids, ['handshake', 'handshake-jwks', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'storm', 'expiry', 'http', 'revocation-cluster', 'feed-fanout-redis', 'feed-fanout-redis-latency'])
+  t.same(ids, ['handshake', 'handshake-algorithms', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'storm', 'expiry', 'http', 'revocation-cluster', 'feed-fanout-redis', 'feed-fanout-redis-latency'])
   // The scale-out scenarios need Debian's redis-server: listed, not run, where it is missing
   // (never under CI=true, where they fail instead).
   const redisMissing = process.env.CI !== 'true' && redisServerVersion() === undefined
@@ -67,14 +67,18 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
     }
   }
 
-  t.ok(results.targets.length >= 9, 'one entry per target')
+  const algorithms = (results.scenarios as Array<Record<string, any>>).find((s) => s.id === 'handshake-algorithms')
+  t.same(algorithms?.variants.map((v: { id: string }) => v.id), ['bare', 'floor-es256', 'plugin-es256', 'jwks-es256', 'floor-eddsa', 'plugin-eddsa', 'jwks-eddsa', 'floor-rs256', 'plugin-rs256', 'jwks-rs256'])
+  for (const variant of algorithms?.variants ?? []) t.equal(variant.errors, 0, `${String(variant.id)} had no errors`)
+  t.ok(results.targets.length >= 16, 'one entry per target')
   for (const target of results.targets as Array<Record<string, unknown>>) {
     t.match(target, { name: String, target: String, met: Boolean })
+    t.ok('interval' in target, `${String(target.name)} has an interval entry (null for one smoke round)`)
     t.ok(target.value === null || typeof target.value === 'number', `${String(target.name)} value is a number or null`)
     if (target.value === null) t.type(target.note, 'string', `${String(target.name)} says why it has no value`)
   }
 
-  t.match(readFileSync(join(out, 'latest.md'), 'utf8'), /\| target \| value \| target \| met \|/)
+  t.match(readFileSync(join(out, 'latest.md'), 'utf8'), /\| target \| value \| 95 % interval \| target \| met \|/)
   t.match(readFileSync(join(out, 'latest.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
 })
 
@@ -98,9 +102,13 @@ t.test('bench --against HEAD runs the revision\'s plugin beside the working tree
   const echo = (results.scenarios as Array<Record<string, any>>).find((s) => s.id === 'echo')
   t.ok(echo?.variants.some((v: { id: string }) => v.id === 'plugin-hs256-base'), 'echo runs the revision\'s plugin too')
 
-  const both = await runBench(t, ['--smoke', '--only', 'handshake', '--variants', 'plugin-hs256,plugin-hs256-base', '--against', 'HEAD', '--out', out])
+  // --node names the servers' Node binary; the results of that line go to latest-node<major>.*.
+  const both = await runBench(t, ['--smoke', '--only', 'handshake', '--variants', 'plugin-hs256,plugin-hs256-base', '--against', 'HEAD', '--node', process.execPath, '--out', out])
   t.equal(both.code, 0, 'the before/after run exits 0', { output: both.output.slice(-4000) })
-  const again = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Record<string, any>
+  const major = process.version.slice(1).split('.')[0] ?? ''
+  const again = JSON.parse(readFileSync(join(out, `latest-node${major}.json`), 'utf8')) as Record<string, any>
+  t.same(again.machine.serverNode, { version: process.version, path: process.execPath }, 'the servers\' Node is recorded')
+  t.match(readFileSync(join(out, `latest-node${major}.md`), 'utf8'), `servers on Node ${process.version}`)
   const comparison = again.scenarios[0].comparisons.find((c: { name: string }) => c.name === 'plugin-hs256 / plugin-hs256-base')
   t.match(comparison, { numerator: 'plugin-hs256', denominator: 'plugin-hs256-base', rate: { median: Number }, serverCpuPerOp: { median: Number } }, 'before/after ratios of rate and CPU per handshake')
 })

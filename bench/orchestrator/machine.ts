@@ -22,7 +22,7 @@ function run (command: string, args: string[]): string {
 }
 
 /** What the figures were measured on: they mean little without it. */
-export function machineInfo (pinning: Pinning): MachineInfo {
+export function machineInfo (pinning: Pinning, serverNode: MachineInfo['serverNode']): MachineInfo {
   const own = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }
   const commit = run('git', ['rev-parse', '--short', 'HEAD'])
   const dirty = run('git', ['status', '--porcelain', '--', 'plugin', 'protocol']) !== ''
@@ -32,6 +32,7 @@ export function machineInfo (pinning: Pinning): MachineInfo {
     memoryGiB: Math.round(totalmem() / 2 ** 30 * 10) / 10,
     os: `${type()} ${release()}`,
     node: process.version,
+    serverNode,
     versions: Object.fromEntries([['fastify-ws-auth', own.version], ...PACKAGES.map((name) => [name, version(name)])]),
     commit: dirty ? `${commit} (plugin/ or protocol/ modified)` : commit,
     pinning: pinning.detail,

@@ -49,11 +49,11 @@ export function killChildren (): void {
   }
 }
 
-function spawnNode (cpu: number, pinning: Pinning, script: string, nodeFlags: string[], env: Record<string, string>): ChildProcess {
+function spawnNode (cpu: number, pinning: Pinning, script: string, nodeFlags: string[], env: Record<string, string>, execPath = process.execPath): ChildProcess {
   const node = [...nodeFlags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))]
   const [command, args] = pinning.available
-    ? ['taskset', ['-c', String(cpu), process.execPath, ...node]]
-    : [process.execPath, node]
+    ? ['taskset', ['-c', String(cpu), execPath, ...node]]
+    : [execPath, node]
   // taskset execs node in place: the pid and the IPC channel are node's.
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } })
   track(child)
@@ -89,6 +89,16 @@ export interface ServerStartOptions {
   profileDir?: string
   /** plugin-redis: the shared redis-server. */
   redisUrl?: string
+  /** The Node binary of the server (`--node`); the orchestrator's when not given. */
+  nodePath?: string
+}
+
+/** The version (`v24.1.0`) of the Node binary at `path`, or an error naming it. */
+export function nodeVersion (path: string): string {
+  const result = spawnSync(path, ['--version'], { encoding: 'utf8' })
+  const version = result.status === 0 ? result.stdout.trim() : ''
+  if (!/^v\d+\.\d+\.\d+/.test(version)) throw new Error(`--node ${path}: not a Node binary (${result.error?.message ?? (result.stderr.trim() || `exit ${String(result.status)}`)})`)
+  return version
 }
 
 export async function startServer (target: TargetName, keys: BenchKeys, pinning: Pinning, options: ServerStartOptions): Promise<ServerHandle> {
@@ -98,7 +108,7 @@ export async function startServer (target: TargetName, keys: BenchKeys, pinning:
   const flags = ['--expose-gc', ...extraFlags]
   // One directory per target: tsx's loader thread writes a profile of its own beside the main thread's.
   if (options.profileDir !== undefined) flags.push('--cpu-prof', '--cpu-prof-dir', join(options.profileDir, target))
-  const child = spawnNode(SERVER_CPU, pinning, '../server/main.ts', flags, { BENCH_SERVER: JSON.stringify({ target, keys, buildDir: options.buildDir, redisUrl: options.redisUrl } satisfies ServerInit) })
+  const child = spawnNode(SERVER_CPU, pinning, '../server/main.ts', flags, { BENCH_SERVER: JSON.stringify({ target, keys, buildDir: options.buildDir, redisUrl: options.redisUrl } satisfies ServerInit) }, options.nodePath)
   const ready = await new Promise<ServerReady>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`server ${target} did not start within 60 s`)) }, 60_000)
     child.once('message', (message: ServerReady) => {

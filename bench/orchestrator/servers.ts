@@ -16,9 +16,14 @@ export class Servers {
   readonly #profileDir: string | undefined
   readonly #buildDir: string
   readonly #baseBuildDir: string | undefined
+  readonly #nodePath: string | undefined
 
-  /** `baseBuildDir`: the build of the `--against` revision, for target `plugin-hs256-base`. */
-  constructor (keys: BenchKeys, pinning: Pinning, generator: GeneratorHandle, buildDir: string, profileDir: string | undefined, baseBuildDir?: string) {
+  /**
+   * `baseBuildDir`: the build of the `--against` revision, for target `plugin-hs256-base`;
+   * `nodePath`: the Node binary every server runs under (`--node`).
+   */
+  constructor (keys: BenchKeys, pinning: Pinning, generator: GeneratorHandle, buildDir: string, profileDir: string | undefined, baseBuildDir?: string, nodePath?: string) {
+    this.#nodePath = nodePath
     this.#keys = keys
     this.#pinning = pinning
     this.#generator = generator
@@ -45,7 +50,7 @@ export class Servers {
       if (this.#baseBuildDir === undefined) throw new Error('target plugin-hs256-base needs --against REV')
       buildDir = this.#baseBuildDir
     }
-    const server = await startServer(target, this.#keys, this.#pinning, { buildDir, profileDir: this.#profileDir, ...extra })
+    const server = await startServer(target, this.#keys, this.#pinning, { buildDir, profileDir: this.#profileDir, nodePath: this.#nodePath, ...extra })
     if (target !== 'app' && this.checks[target] === undefined) {
       this.checks[target] = await this.#generator.run<CheckResult>({ kind: 'check', client: clientSpec(server, 'echo') }, 30_000)
       if (!this.checks[target].ok) throw new Error(`end-to-end check of ${target} failed: ${this.checks[target].error ?? ''}`)

@@ -10,6 +10,14 @@ function rateRow (scenario: ScenarioResult, v: VariantResult): string {
   return `| ${scenario.id} | ${v.id} | ${spreadText(v.rate)} | ${ratio} | ${fmt(v.latencyMs?.p50, 2)} | ${fmt(v.latencyMs?.p99, 2)} | ${spreadText(v.serverCpuUsPerOp)} | ${v.errors} |`
 }
 
+const figure = (value: number | null): string => value === null ? '—' : fmt(value, Math.abs(value) < 10 ? 3 : 0)
+
+function intervalText (t: RunResults['targets'][number]): string {
+  if (t.interval === null) return '—'
+  const resolution = t.narrowerThanMargin === undefined ? '' : t.narrowerThanMargin ? ' (narrower than the margin)' : ' (**wider than the margin**)'
+  return `${figure(t.interval.low)}–${figure(t.interval.high)}, ${t.interval.rounds} rounds${resolution}`
+}
+
 function metricsText (metrics: Record<string, number | null> | undefined): string {
   if (metrics === undefined) return ''
   return Object.entries(metrics).map(([key, value]) => `${key} ${value === null ? '—' : fmt(value, Number.isInteger(value) ? 0 : undefined)}`).join(', ')
@@ -18,7 +26,7 @@ function metricsText (metrics: Record<string, number | null> | undefined): strin
 /** The main table (rates, ratios, latency, CPU), the held-connection figures, and the targets. */
 export function resultsTable (results: RunResults): string {
   const lines: string[] = []
-  lines.push(`Run: \`${results.mode}\` mode, ${results.startedAt}, ${results.machine.cpuModel} × ${results.machine.cores}, Node ${results.machine.node}, commit ${results.machine.commit}.`)
+  lines.push(`Run: \`${results.mode}\` mode, ${results.startedAt}, ${results.machine.cpuModel} × ${results.machine.cores}, servers on Node ${results.machine.serverNode.version} (generator on ${results.machine.node}), commit ${results.machine.commit}.`)
   lines.push('Figures are medians over rounds with (min–max) over rounds; ratios are taken within each round.')
   lines.push('')
   lines.push('| scenario | variant | rate /s | ratio | p50 ms | p99 ms | server CPU µs/op | errors |')
@@ -39,15 +47,16 @@ export function resultsTable (results: RunResults): string {
   }
   const comparisons = results.scenarios.flatMap((s) => s.comparisons.map((c) => `${s.id}: ${c.name} = ${spreadText(c.rate, 3)}${c.serverCpuPerOp === undefined ? '' : ` (server CPU per op ${spreadText(c.serverCpuPerOp, 3)})`}`))
   if (comparisons.length > 0) lines.push(`Other ratios: ${comparisons.join('; ')}.`, '')
-  lines.push('| target | value | target | met |')
-  lines.push('| --- | --- | --- | --- |')
-  for (const t of results.targets) lines.push(`| ${t.name} | ${t.value === null ? '—' : fmt(t.value, Math.abs(t.value) < 10 ? 3 : 0)} | ${t.target} | ${t.met ? 'yes' : 'no'}${t.note === undefined ? '' : ` — ${t.note}`} |`)
+  lines.push('Targets over rounds are met only when their bootstrap 95 % interval of the median clears the threshold (lower end for ≥, upper end for ≤).', '')
+  lines.push('| target | value | 95 % interval | target | met |')
+  lines.push('| --- | --- | --- | --- | --- |')
+  for (const t of results.targets) lines.push(`| ${t.name} | ${figure(t.value)} | ${intervalText(t)} | ${t.target} | ${t.met ? 'yes' : 'no'}${t.note === undefined ? '' : ` — ${t.note}`} |`)
   return lines.join('\n')
 }
 
-export function markdownReport (results: RunResults): string {
+export function markdownReport (results: RunResults, chart = 'latest.svg'): string {
   const m = results.machine
-  const lines = ['# fastify-ws-auth benchmark results', '', resultsTable(results), '', '![rates per scenario](latest.svg)', '', '## Scenarios', '']
+  const lines = ['# fastify-ws-auth benchmark results', '', resultsTable(results), '', `![rates per scenario](${chart})`, '', '## Scenarios', '']
   for (const s of results.scenarios) {
     lines.push(`### ${s.id}: ${s.title}`, '', s.description, '')
     if (s.status === 'todo') lines.push(`**${s.error ?? 'TODO'}**`, '')
@@ -65,7 +74,7 @@ export function markdownReport (results: RunResults): string {
   lines.push('## Machine', '',
     `- CPU: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; ulimit -n ${m.ulimitNofile}`,
     `- Pinning: ${m.pinning}`,
-    `- Versions: node ${m.node}, ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- Versions: node ${m.node} (orchestrator, load generator), servers on node ${m.serverNode.version} (${m.serverNode.path}), ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- Load average at start ${m.loadAverageAtStart.join(' / ')}, at end ${m.loadAverageAtEnd.join(' / ')}`,
     '')
   if (results.notes.length > 0) lines.push('## Notes', '', ...results.notes.map((n) => `- ${n}`), '')

@@ -25,7 +25,7 @@ export function ratesChart (results: RunResults): string {
     for (const v of variants) {
       const rate = v.rate?.median ?? 0
       const width = Math.max(1, rate / max * BAR)
-      const color = COLORS[v.id] ?? (v.id.startsWith('bare') ? COLORS.bare : PLUGIN)
+      const color = COLORS[v.id] ?? (v.id.startsWith('bare') ? COLORS.bare : v.id.startsWith('floor-') ? COLORS['floor-hs256'] : PLUGIN)
       const lo = (v.rate?.min ?? rate) / max * BAR
       const hi = (v.rate?.max ?? rate) / max * BAR
       const ratio = v.ratio?.rate === undefined ? '' : ` (${v.ratio.rate.median.toFixed(3)} × ${v.ratio.vs})`

@@ -1,5 +1,6 @@
 import type { LatencySummary } from '../shared/histogram.ts'
 import type { Spread } from '../shared/stats.ts'
+import type { Interval } from './bootstrap.ts'
 
 /** One compared variant of a scenario (a target, with the headers it was sent). */
 export interface VariantResult {
@@ -60,10 +61,20 @@ export interface TargetResult {
   name: string
   /** What the target says, in words. */
   description: string
+  /** The median over rounds (or the run's one figure, for a target with `interval: null` from the start). */
   value: number | null
-  /** e.g. ">= 0.95", "< 50". */
+  /** Bootstrap 95 % interval of the median over rounds (report/bootstrap.ts); null for a single figure or too few rounds. */
+  interval: Interval | null
+  /** e.g. ">= 0.97", "< 50". */
   target: string
+  /** Over rounds: the interval clears the threshold (lower end for >=, upper end for <=). */
   met: boolean
+  /** How far the threshold lies from parity (1 − 0.97 = 0.03), for ratio targets. */
+  margin?: number
+  /** Median to the interval's end that is judged. */
+  halfWidth?: number
+  /** halfWidth < margin: a variant exactly at parity would be called met with these rounds. */
+  narrowerThanMargin?: boolean
   note?: string
 }
 
@@ -72,7 +83,10 @@ export interface MachineInfo {
   cores: number
   memoryGiB: number
   os: string
+  /** The Node of the orchestrator and the load generator. */
   node: string
+  /** The Node the server processes ran under: `node` unless `--node` named another binary. */
+  serverNode: { version: string, path: string }
   versions: Record<string, string>
   commit: string
   pinning: string

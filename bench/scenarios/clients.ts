@@ -1,7 +1,15 @@
 import type { ClientSpec, RouteName } from '../shared/protocol.ts'
 import type { ServerHandle } from '../orchestrator/processes.ts'
 
-const JWKS_ALGORITHMS: Partial<Record<string, ClientSpec['algorithm']>> = {
+// Floors get the static-key tokens: shorter than the JWKS ones (no kid, iss, aud), so a JWKS
+// variant is judged against a floor that parses and hashes slightly less, never more.
+const ALGORITHMS: Partial<Record<string, ClientSpec['algorithm']>> = {
+  'plugin-es256': 'ES256',
+  'plugin-eddsa': 'EdDSA',
+  'plugin-rs256': 'RS256',
+  'floor-es256': 'ES256',
+  'floor-eddsa': 'EdDSA',
+  'floor-rs256': 'RS256',
   'plugin-jwks-rs256': 'jwks-RS256',
   'plugin-jwks-es256': 'jwks-ES256',
   'plugin-jwks-eddsa': 'jwks-EdDSA'
@@ -16,13 +24,13 @@ export function clientSpec (server: ServerHandle, route: RouteName, overrides: P
   const target = server.target
   return {
     // The hand-written hook answers like bare: 101, then the route's own messages.
-    dialect: target === 'bare' || target === 'hook-hs256' || target === 'floor-hs256' ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
+    dialect: target === 'bare' || target === 'hook-hs256' || target.startsWith('floor-') ? 'bare' : target === 'socketio' ? 'socketio' : 'wsauth',
     port: server.port,
     controlPort: server.controlPort,
     route,
     credential: target === 'socketio' ? 'connect-packet' : target === 'plugin-cookie' ? 'cookie' : 'subprotocol',
     origin: true,
-    algorithm: target === 'plugin-es256' ? 'ES256' : target === 'plugin-eddsa' ? 'EdDSA' : JWKS_ALGORITHMS[target] ?? 'HS256',
+    algorithm: ALGORITHMS[target] ?? 'HS256',
     ...overrides
   }
 }

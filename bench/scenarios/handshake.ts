@@ -52,8 +52,6 @@ const VARIANTS: HandshakeVariant[] = [
   { id: 'plugin-hs256', label: 'plugin, HS256 by subprotocol', target: 'plugin-hs256', baseline: 'bare', expect: 'accepted' },
   { id: 'hook-hs256', label: 'hand-written onRequest hook: @fastify/jwt verify of the subprotocol token, nothing else', target: 'hook-hs256', baseline: 'bare', expect: 'accepted' },
   { id: 'floor-hs256', label: 'signature only: node:crypto HMAC check of the subprotocol token, no decoding, no claims', target: 'floor-hs256', baseline: 'bare', expect: 'accepted' },
-  { id: 'plugin-es256', label: 'plugin, ES256 by subprotocol', target: 'plugin-es256', baseline: 'bare', expect: 'accepted' },
-  { id: 'plugin-eddsa', label: 'plugin, EdDSA by subprotocol', target: 'plugin-eddsa', baseline: 'bare', expect: 'accepted' },
   { id: 'bare-cookie', label: 'bare @fastify/websocket (same headers as plugin-cookie)', target: 'bare', client: { credential: 'cookie' }, expect: 'accepted' },
   { id: 'plugin-cookie', label: 'plugin, HS256 by cookie + Origin', target: 'plugin-cookie', baseline: 'bare-cookie', expect: 'accepted' },
   { id: 'socketio', label: 'socket.io 4 + HS256 middleware (fast-jwt)', target: 'socketio', baseline: 'bare', expect: 'accepted' }
@@ -87,7 +85,7 @@ export const handshakeScenario: Scenario = {
         rawClientGeneratorCpuShare: round(raw.generatorShare, 3)
       },
       notes: [
-        'ES256 and EdDSA tokens are ~43 characters longer than HS256 ones; they are compared with the HS256-header bare run.',
+        'The public-key algorithms, with their floors and JWKS variants, are in `handshake-algorithms`.',
         'Every default protection of the plugin is on (rate limit, revocation lookup, connection limits, heartbeat); every client sends an allowed Origin, so the Origin check runs; connections come from 4,064 loopback addresses, so the per-address rate limit is checked without refusing.'
       ]
     })]

@@ -1,6 +1,6 @@
 import { feedFanoutRedisScenario, revocationClusterScenario } from './cluster.ts'
 import { handshakeScenario, rejectedScenario } from './handshake.ts'
-import { handshakeJwksScenario } from './jwks.ts'
+import { handshakeAlgorithmsScenario } from './algorithms.ts'
 import { expiryScenario, memoryScenario, stormScenario } from './held.ts'
 import { httpScenario } from './http.ts'
 import { broadcastScenario, echoScenario, renewalScenario } from './messages.ts'
@@ -9,7 +9,7 @@ import type { Scenario } from './scenario.ts'
 /** Every scenario, in running order. Entries with `todo` are listed in the results, not run. */
 export const SCENARIOS: readonly Scenario[] = [
   handshakeScenario,
-  handshakeJwksScenario,
+  handshakeAlgorithmsScenario,
   rejectedScenario,
   echoScenario,
   broadcastScenario,

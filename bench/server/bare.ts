@@ -1,4 +1,3 @@
-import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto'
 import fastifyJwt from '@fastify/jwt'
 import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -47,34 +46,8 @@ export async function startHook (keys: BenchKeys): Promise<RunningTarget> {
   return fastifyTarget(app)
 }
 
-/**
- * The floor under any authentication on this transport: bare plus a synchronous `onRequest`
- * hook that checks only the HMAC-SHA256 signature of the bearer token with node:crypto (no
- * JSON decoding, no claims, not even `exp`), 401 if it does not match. Not a verifier anyone
- * should deploy: what is left of a handshake's cost when verification is cut to its
- * cryptography, the reference that shows how close to bare a real verifier can come.
- */
-export async function startSignatureFloor (keys: BenchKeys): Promise<RunningTarget> {
-  const app = Fastify({ logger: false })
-  await registerWebsocket(app)
-  const key = createSecretKey(Buffer.from(keys.hmacSecret))
-  app.addHook('onRequest', (request, reply, done) => {
-    const header = request.headers['sec-websocket-protocol'] ?? ''
-    const start = header.indexOf(BEARER_SUBPROTOCOL_PREFIX)
-    const end = header.indexOf(',', start)
-    const token = start === -1 ? '' : header.slice(start + BEARER_SUBPROTOCOL_PREFIX.length, end === -1 ? undefined : end).trim()
-    const dot = token.lastIndexOf('.')
-    const signature = Buffer.from(token.slice(dot + 1), 'base64url')
-    const expected = createHmac('sha256', key).update(token.slice(0, dot)).digest()
-    if (dot > 0 && signature.length === expected.length && timingSafeEqual(signature, expected)) done()
-    else reply.code(401).send({ error: 'Unauthorized' })
-  })
-  registerRoutes(app, false)
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return fastifyTarget(app)
-}
-
-async function registerWebsocket (app: FastifyInstance): Promise<void> {
+/** @fastify/websocket as every Fastify target of the bench registers it (the floors too, server/floor.ts). */
+export async function registerWebsocket (app: FastifyInstance): Promise<void> {
   await app.register(fastifyWebsocket, {
     options: {
       maxPayload: 1024 * 1024,

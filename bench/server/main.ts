@@ -17,7 +17,10 @@ async function start (init: ServerInit): Promise<RunningTarget> {
   switch (target) {
     case 'bare': return (await import('./bare.ts')).startBare()
     case 'hook-hs256': return (await import('./bare.ts')).startHook(keys)
-    case 'floor-hs256': return (await import('./bare.ts')).startSignatureFloor(keys)
+    case 'floor-hs256': return (await import('./floor.ts')).startSignatureFloor(keys, 'HS256')
+    case 'floor-es256': return (await import('./floor.ts')).startSignatureFloor(keys, 'ES256')
+    case 'floor-eddsa': return (await import('./floor.ts')).startSignatureFloor(keys, 'EdDSA')
+    case 'floor-rs256': return (await import('./floor.ts')).startSignatureFloor(keys, 'RS256')
     case 'socketio': return (await import('./socketio.ts')).startSocketIo(keys)
     case 'app': return (await import('./example-app.ts')).startExampleApp(keys, buildDir)
     case 'plugin-redis': return (await import('./redis.ts')).startRedisInstance(keys, buildDir, init.redisUrl)

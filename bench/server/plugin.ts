@@ -31,6 +31,7 @@ export function pluginOptions (target: TargetName, keys: BenchKeys, jwksUrl?: st
     case 'plugin-hs256-base': return { ...common, verify: { algorithms: ['HS256'], key: keys.hmacSecret } }
     case 'plugin-es256': return { ...common, verify: { algorithms: ['ES256'], key: keys.es256.publicKey } }
     case 'plugin-eddsa': return { ...common, verify: { algorithms: ['EdDSA'], key: keys.eddsa.publicKey } }
+    case 'plugin-rs256': return { ...common, verify: { algorithms: ['RS256'], key: keys.rs256.publicKey } }
     case 'plugin-jwks-rs256':
     case 'plugin-jwks-es256':
     case 'plugin-jwks-eddsa':

@@ -12,6 +12,7 @@ export function generateKeys (): BenchKeys {
     hmacSecret: randomBytes(32).toString('base64url'),
     es256: pem(generateKeyPairSync('ec', { namedCurve: 'P-256' })),
     eddsa: pem(generateKeyPairSync('ed25519')),
+    rs256: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })),
     jwks: {
       RS256: pem(generateKeyPairSync('rsa', { modulusLength: 2048 })),
       ES256: pem(generateKeyPairSync('ec', { namedCurve: 'P-256' })),

@@ -4,11 +4,13 @@
  */
 
 /** A server process under test. */
-export type TargetName = 'bare' | 'plugin-hs256' | 'plugin-es256' | 'plugin-eddsa' | 'plugin-cookie' | 'socketio' | 'app'
+export type TargetName = 'bare' | 'plugin-hs256' | 'plugin-es256' | 'plugin-eddsa' | 'plugin-rs256' | 'plugin-cookie' | 'socketio' | 'app'
   /** Bare plus the hook an application would write by hand: @fastify/jwt verifies the bearer subprotocol, nothing else. */
   | 'hook-hs256'
   /** Bare plus a check of the HMAC signature alone (node:crypto, no decoding, no claims): the floor under any verifier. */
   | 'floor-hs256'
+  /** The same floor for the public-key algorithms: node:crypto `verify` of the signature alone, with a static key. */
+  | 'floor-es256' | 'floor-eddsa' | 'floor-rs256'
   /** The plugin (HS256) with the Redis stores, one of several instances sharing a redis-server (server/redis.ts). */
   | 'plugin-redis'
   /** The plugin verifying with keys from a JWKS (`verify.jwks`), served by a tiny server in the same process (server/jwks.ts). */
@@ -19,7 +21,7 @@ export type TargetName = 'bare' | 'plugin-hs256' | 'plugin-es256' | 'plugin-edds
 /** How a client opens and reads a connection to a target. */
 export type Dialect = 'bare' | 'wsauth' | 'socketio'
 
-export type SigningAlgorithm = 'HS256' | 'ES256' | 'EdDSA'
+export type SigningAlgorithm = 'HS256' | 'ES256' | 'EdDSA' | 'RS256'
   /** Signed with the run's JWKS key of that algorithm, named by `kid` in the header. */
   | 'jwks-RS256' | 'jwks-ES256' | 'jwks-EdDSA'
 
@@ -58,6 +60,7 @@ export interface BenchKeys {
   hmacSecret: string
   es256: { privateKey: string, publicKey: string }
   eddsa: { privateKey: string, publicKey: string }
+  rs256: { privateKey: string, publicKey: string }
   /** The keys the JWKS targets publish, one per algorithm (their `kid` is `bench-<alg>`). */
   jwks: Record<'RS256' | 'ES256' | 'EdDSA', { privateKey: string, publicKey: string }>
 }

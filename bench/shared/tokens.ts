@@ -36,8 +36,9 @@ export class TokenFactory {
       this.#sign = createSigner({ key, algorithm: alg, kid: jwksKeyId(alg) }) as unknown as (payload: Record<string, unknown>) => string
       this.#issuedBy = { iss: JWKS_ISSUER, aud: JWKS_AUDIENCE }
     } else if (algorithm !== 'HS256') {
-      const key = badSignature ? otherKey(algorithm as 'ES256' | 'EdDSA') : (algorithm === 'ES256' ? keys.es256.privateKey : keys.eddsa.privateKey)
-      this.#sign = createSigner({ key, algorithm: algorithm as 'ES256' | 'EdDSA' }) as unknown as (payload: Record<string, unknown>) => string
+      const alg = algorithm as 'ES256' | 'EdDSA' | 'RS256'
+      const key = badSignature ? otherKey(alg) : staticKeyPair(keys, alg).privateKey
+      this.#sign = createSigner({ key, algorithm: alg }) as unknown as (payload: Record<string, unknown>) => string
     }
   }
 
@@ -47,6 +48,11 @@ export class TokenFactory {
     const input = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(payload)}`
     return `${input}.${createHmac('sha256', this.#hmacKey).update(input).digest('base64url')}`
   }
+}
+
+/** The run's static key pair for a public-key algorithm (not the JWKS keys). */
+export function staticKeyPair (keys: BenchKeys, algorithm: 'ES256' | 'EdDSA' | 'RS256'): { privateKey: string, publicKey: string } {
+  return algorithm === 'ES256' ? keys.es256 : algorithm === 'EdDSA' ? keys.eddsa : keys.rs256
 }
 
 /** The `kid` of the run's JWKS key for `alg`. */

@@ -4,6 +4,8 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import t, { type Test } from 'tap'
 import { bearer, connect, delay, sign, startServer, type RunningServer } from '../helpers.ts'
 
@@ -75,6 +77,38 @@ t.test('connections that delivered their headers are left alone', async (t) => {
   socket.write('GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.match(await closed, /200 OK[\s\S]*200 OK/, 'and serves its next request')
   slow.close()
+})
+
+// The FIFO of deadlines held every accepted socket until its deadline, upgraded or not: with
+// thousands of handshakes a second, every socket (and its WebSocket and connection) of the
+// last headersTimeout stayed alive, and major GCs came with the handshake rate.
+t.test('an upgraded socket is not kept alive until its headers deadline', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const sockets: Array<WeakRef<object>> = []
+  const server = await startServer(t, {
+    // Far beyond the test: only the upgrade can release the socket in time.
+    plugin: { headersTimeout: 600_000 },
+    handler: (socket, request) => {
+      sockets.push(new WeakRef(request.raw.socket))
+      socket.on('message', (data) => { socket.send(data) })
+    }
+  })
+  const token = sign()
+  for (let i = 0; i < 3; i++) {
+    const client = connect(server.url, bearer(token))
+    await client.frame('authenticated')
+    client.close()
+    await client.closed
+  }
+  t.equal(sockets.length, 3)
+  let alive = sockets.length
+  for (let i = 0; i < 20 && alive > 0; i++) {
+    await delay(50)
+    gc()
+    alive = sockets.filter((ref) => ref.deref() !== undefined).length
+  }
+  t.equal(alive, 0, 'every closed upgraded socket was collected')
 })
 
 t.test('headersTimeout 0 leaves header delivery to Node', async (t) => {
