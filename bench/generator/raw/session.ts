@@ -75,9 +75,7 @@ export class Session {
         this.ready = true
         this.#events.ready(this)
       } else if (payload.subarray(0, AUTH_ERROR.length).equals(AUTH_ERROR)) {
-        // The code says why (a limit, an expired token under load): worth the few bytes.
-        const code = /"code":"([a-z_]+)"/.exec(payload.toString())?.[1]
-        this.#refuse(code === undefined ? 'auth_error' : `auth_error ${code}`)
+        this.#refuse('auth_error')
       } else {
         this.#refuse(`unexpected first frame ${payload.toString().slice(0, 60)}`)
       }
