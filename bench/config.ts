@@ -23,6 +23,15 @@ export interface Mode {
   storm: { connections: number, windowMs: number, rounds: number }
   memory: { connections: number, rounds: number }
   expiry: { connections: number, spreadMs: number }
+  /** Whole-second deadlines: the crowd expires in a few bursts of the same millisecond. */
+  expiryBurst: { connections: number, spreadMs: number }
+  /**
+   * Idle hold before the storm: the event-loop delay while nothing but the plugin's own
+   * timers run; longer than the default 30 s heartbeat, so the window contains a beat.
+   */
+  held: { windowMs: number }
+  /** Token-id revocations with `small` then `large` connections held, `matching` of them closing one. */
+  revocation: { small: number, large: number, revocations: number, matching: number }
   http: { visitMs: number, rounds: number, connections: number }
   /**
    * Plugin instances sharing one redis-server (revocation-cluster, feed-fanout-redis):
@@ -53,6 +62,9 @@ const MODES: Record<ModeName, Mode> = {
     storm: { connections: 50, windowMs: 500, rounds: 1 },
     memory: { connections: 50, rounds: 1 },
     expiry: { connections: 50, spreadMs: 300 },
+    expiryBurst: { connections: 50, spreadMs: 1000 },
+    held: { windowMs: 300 },
+    revocation: { small: 20, large: 60, revocations: 20, matching: 4 },
     http: { visitMs: 300, rounds: 1, connections: 4 },
     cluster: { instances: 2, heldPerInstance: 10, revocationsPerVisit: 6, batch: 3, subscribersPerInstance: 5, window: 2, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
@@ -75,6 +87,9 @@ const MODES: Record<ModeName, Mode> = {
     storm: { connections: 19_000, windowMs: 10_000, rounds: 1 },
     memory: { connections: 5000, rounds: 1 },
     expiry: { connections: 10_000, spreadMs: 3000 },
+    expiryBurst: { connections: 10_000, spreadMs: 3000 },
+    held: { windowMs: 32_000 },
+    revocation: { small: 1000, large: 19_000, revocations: 1000, matching: 100 },
     http: { visitMs: 1500, rounds: 1, connections: 10 },
     cluster: { instances: 3, heldPerInstance: 100, revocationsPerVisit: 60, batch: 10, subscribersPerInstance: 100, window: 8, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
@@ -97,6 +112,9 @@ const MODES: Record<ModeName, Mode> = {
     storm: { connections: 19_000, windowMs: 10_000, rounds: 3 },
     memory: { connections: 10_000, rounds: 3 },
     expiry: { connections: 19_000, spreadMs: 5000 },
+    expiryBurst: { connections: 10_000, spreadMs: 3000 },
+    held: { windowMs: 32_000 },
+    revocation: { small: 1000, large: 19_000, revocations: 1000, matching: 100 },
     http: { visitMs: 5000, rounds: 3, connections: 10 },
     cluster: { instances: 3, heldPerInstance: 200, revocationsPerVisit: 100, batch: 10, subscribersPerInstance: 200, window: 8, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,

@@ -108,7 +108,7 @@ async function finish (): Promise<void> {
       order: 'A B … B A per round, ratios within a round, medians over rounds',
       pinning: pinning.detail,
       handshakeClient: 'raw TCP client (prebuilt upgrade requests, zero-mask frames); the server closes first',
-      sizes: { echo: mode.echo, broadcast: mode.broadcast, renewal: mode.renewal, storm: mode.storm, memory: mode.memory, expiry: mode.expiry, http: mode.http, cluster: mode.cluster }
+      sizes: { echo: mode.echo, broadcast: mode.broadcast, renewal: mode.renewal, storm: mode.storm, memory: mode.memory, expiry: mode.expiry, expiryBurst: mode.expiryBurst, held: mode.held, revocation: mode.revocation, http: mode.http, cluster: mode.cluster }
     },
     notes,
     checks: servers.checks,

@@ -121,6 +121,11 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     return this.#credential.sessionId
   }
 
+  /** The current credential's `jti`, if any; replaced on each renewal. */
+  get tokenId (): string | undefined {
+    return this.#credential.tokenId
+  }
+
   /** Claims of the current credential, replaced on each renewal. */
   get claims (): WsAuthClaims {
     return this.#credential.claims as WsAuthClaims
@@ -402,7 +407,10 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     // A token that expires before the current one would roll claims back (a replayed
     // older token may carry scopes since removed), so it is refused.
     if (credential.deadline < this.#credential.deadline) return ERRORS.token_stale
+    const previousTokenId = this.#credential.tokenId
     this.#credential = credential
+    // A revocation of the new token's id must find this connection, and one of the old id must not.
+    this.#context.registry.retoken(this, previousTokenId)
     this.#failures = 0
     this.#renewRequiredSent = false
     this.#schedule(now)

@@ -16,6 +16,15 @@ export interface Scheduled {
 }
 
 /**
+ * Entries handled per timer turn. Tokens are issued with `exp` in whole seconds, so a crowd
+ * that signed in together expires in the same millisecond (thousands at once); each close
+ * writes two frames and arms a timer. Past this many the rest wait for the next turn of
+ * the loop (a 0 ms timer, after pending I/O), so one burst never holds the loop for long.
+ * Lateness this adds to a close: one turn per SLICE entries due before it.
+ */
+export const SLICE = 256
+
+/**
  * Every connection's next due time in one binary min-heap, behind one timer of the clock.
  * A Node timer per connection cost about 300 bytes (Timeout, its duration list, a bound
  * callback) and a timer insertion per handshake; here a connection costs a heap slot and
@@ -75,11 +84,14 @@ export class DeadlineQueue {
     this.#timerAt = Number.POSITIVE_INFINITY
     const heap = this.#heap
     let now = this.#clock.now()
-    for (let top = heap[0]; top !== undefined && top[kDueAt] <= now; top = heap[0]) {
+    let handled = 0
+    for (let top = heap[0]; top !== undefined && top[kDueAt] <= now && handled < SLICE; top = heap[0], handled++) {
       this.#removeAt(0)
       top[kDue](now)
       now = this.#clock.now()
     }
+    // Entries still due are re-armed with a 0 ms delay: the next slice runs after the
+    // I/O that waited behind this one.
     const next = heap[0]
     if (next !== undefined && next[kDueAt] < this.#timerAt) this.#arm(next[kDueAt])
   }

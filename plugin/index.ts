@@ -31,7 +31,7 @@ import { WsAuthMetrics, type MetricsSnapshot } from './metrics.ts'
 import { resolveOptions, resolveRouteOptions, type WsAuthOptions, type WsAuthRouteOptions } from './options.ts'
 import { PreAuthBudget } from './pre-auth-budget.ts'
 import { redactQueryCredential } from './query-credential.ts'
-import { ConnectionRegistry, type ConnectionSelector } from './registry.ts'
+import { ConnectionRegistry, kRegistry, type ConnectionSelector } from './registry.ts'
 import { revocationProblem, type ClusterCommand, type Revocation } from './revocation.ts'
 import { RevocationTracker } from './revocation-tracker.ts'
 import { TokenVerifier, type SignatureVerifier } from './verifier.ts'
@@ -155,6 +155,7 @@ declare module 'fastify' {
 
 const JWT_NAMESPACE = 'wsAuth'
 const RESYNC_BATCH = 256
+const SHUTDOWN_SLICE = 500
 
 function selectsProtocol (protocols: Set<string>): string | false {
   if (protocols.has(SUBPROTOCOL)) return SUBPROTOCOL
@@ -312,7 +313,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     revocations.record(revocation)
     const candidates = 'sessionId' in revocation
       ? registry.select({ sessionId: revocation.sessionId })
-      : 'subject' in revocation ? registry.select({ subject: revocation.subject }) : [...registry.values()]
+      : 'subject' in revocation ? registry.select({ subject: revocation.subject }) : registry.withToken(revocation.tokenId)
     let closed = 0
     for (const connection of candidates) {
       if (connection.matches(revocation) && connection.revoke()) closed++
@@ -328,6 +329,9 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     const live = [...registry.values()]
     let revoked = 0
     for (let i = 0; i < live.length; i += RESYNC_BATCH) {
+      // A store that answers synchronously (or from a cache) settles every batch within one
+      // turn of microtasks: yield to the loop between batches so I/O is not held behind them.
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve))
       const answers = await Promise.all(live.slice(i, i + RESYNC_BATCH).map(async (connection) =>
         [connection, await revocations.check(connection.revocationQuery())] as const))
       for (const [connection, answer] of answers) {
@@ -374,9 +378,24 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     WebSocket: HookedWebSocket
   }
   // Before @fastify/websocket's own preClose (which closes every socket without a code).
+  // In slices of SHUTDOWN_SLICE per turn, so that a process holding many thousands of
+  // sockets still serves its other I/O (health checks, in-flight HTTP) while it drains;
+  // `done` waits for the last slice. Each shutdown leaves the registry, so every slice takes
+  // the registry's first entries, including sockets that registered meanwhile.
   fastify.addHook('preClose', (done) => {
-    for (const connection of [...registry.values()]) connection.shutdown()
-    done()
+    const slice = (): void => {
+      const batch: AuthenticatedConnection[] = []
+      for (const connection of registry.values()) {
+        batch.push(connection)
+        if (batch.length === SHUTDOWN_SLICE) break
+      }
+      for (const connection of batch) connection.shutdown()
+      // A connection still registered after its shutdown would make this loop forever.
+      const progressed = batch.length > 0 && batch.every((connection) => registry.get(connection.id) !== connection)
+      if (registry.size > 0 && progressed) setImmediate(slice)
+      else done()
+    }
+    slice()
   })
 
   await fastify.register(fastifyWebsocket, {
@@ -422,6 +441,8 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     },
     metrics: () => metrics.snapshot()
   }
+  // Not part of the API: lets tests and the benchmark count the registry's lookups.
+  Object.defineProperty(api, kRegistry, { value: registry })
   fastify.decorate('wsAuth', api)
   fastify.decorateRequest('wsAuth', null)
   fastify.decorateRequest(kHandshakeOutcome, null)

@@ -45,7 +45,7 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   for (const check of Object.values(results.checks) as Array<{ ok: boolean }>) t.equal(check.ok, true)
 
   const ids = (results.scenarios as Array<{ id: string }>).map((s) => s.id)
-  t.same(ids, ['handshake', 'handshake-algorithms', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'storm', 'expiry', 'http', 'revocation-cluster', 'feed-fanout-redis', 'feed-fanout-redis-latency'])
+  t.same(ids, ['handshake', 'handshake-algorithms', 'rejected', 'echo', 'echo-latency', 'broadcast', 'renewal', 'memory', 'held', 'storm', 'expiry', 'expiry-burst', 'revocation-tokens', 'http', 'revocation-cluster', 'feed-fanout-redis', 'feed-fanout-redis-latency'])
   // The scale-out scenarios need Debian's redis-server: listed, not run, where it is missing
   // (never under CI=true, where they fail instead).
   const redisMissing = process.env.CI !== 'true' && redisServerVersion() === undefined
@@ -70,6 +70,22 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   const algorithms = (results.scenarios as Array<Record<string, any>>).find((s) => s.id === 'handshake-algorithms')
   t.same(algorithms?.variants.map((v: { id: string }) => v.id), ['bare', 'floor-es256', 'plugin-es256', 'jwks-es256', 'floor-eddsa', 'plugin-eddsa', 'jwks-eddsa', 'floor-rs256', 'plugin-rs256', 'jwks-rs256'])
   for (const variant of algorithms?.variants ?? []) t.equal(variant.errors, 0, `${String(variant.id)} had no errors`)
+  // The server's event-loop delay is reported for every held, storm, expiry and revocation stretch.
+  const byId = new Map((results.scenarios as Array<Record<string, any>>).map((s) => [s.id as string, s]))
+  for (const id of ['held', 'storm', 'expiry', 'expiry-burst', 'revocation-tokens']) {
+    for (const variant of byId.get(id)?.variants ?? []) {
+      t.match(variant.metrics, { loopDelayP99Ms: Number, loopDelayMaxMs: Number }, `${id}/${String(variant.id)} reports the server's event-loop delay`)
+      t.ok(variant.metrics.loopDelayMaxMs >= variant.metrics.loopDelayP99Ms, `${id}/${String(variant.id)}: max ≥ p99`)
+    }
+  }
+  const revocation = byId.get('revocation-tokens')
+  t.equal(revocation?.variants.length, 2, 'revocations with the small and the large hold')
+  for (const variant of revocation?.variants ?? []) {
+    t.match(variant.metrics, { revocationsPerSecond: Number, callP50Us: Number, closed: revocation?.metrics.matching }, `${String(variant.id)}: rate, cost per call, every matching connection closed`)
+    t.equal(variant.metrics.visitedPerRevocation, revocation?.metrics.matching / revocation?.metrics.revocations, `${String(variant.id)}: the registry examined only the matching connections`)
+  }
+  t.match(byId.get('expiry-burst')?.variants[0]?.metrics, { closedWith4440: byId.get('expiry-burst')?.metrics.connections, closedEarly: 0 }, 'every burst connection closed with 4440, none early')
+
   t.ok(results.targets.length >= 16, 'one entry per target')
   for (const target of results.targets as Array<Record<string, unknown>>) {
     t.match(target, { name: String, target: String, met: Boolean })

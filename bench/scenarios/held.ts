@@ -1,6 +1,6 @@
 import { control } from '../shared/control-client.ts'
 import { mergeHistograms, summarize } from '../shared/histogram.ts'
-import type { ExpiryJob, Measurement, MemorySample, StormJob, TargetName } from '../shared/protocol.ts'
+import type { ExpiryJob, LoopDelaySample, Measurement, MemorySample, StormJob, TargetName } from '../shared/protocol.ts'
 import { median, round, spread } from '../shared/stats.ts'
 import { sleep } from '../generator/window.ts'
 import type { ScenarioResult, VariantResult } from '../report/types.ts'
@@ -8,7 +8,7 @@ import { clientSpec } from './clients.ts'
 import { closePool, openPool } from './pools.ts'
 import type { Scenario, ScenarioContext } from './scenario.ts'
 
-function base (scenario: Scenario, context: ScenarioContext, startedS: number): Omit<ScenarioResult, 'variants'> {
+function base (scenario: Pick<Scenario, 'id' | 'title' | 'unit' | 'description'>, context: ScenarioContext, startedS: number): Omit<ScenarioResult, 'variants'> {
   return {
     id: scenario.id,
     title: scenario.title,
@@ -38,6 +38,18 @@ function variantOf (id: string, label: string, target: string, measurements: rea
   }
 }
 
+/** Event-loop delay figures of a stretch, as variant metrics (the worst over several stretches). */
+export function loopDelayMetrics (samples: readonly LoopDelaySample[]): Record<string, number | null> {
+  if (samples.length === 0) return { loopDelayP99Ms: null, loopDelayMaxMs: null }
+  return {
+    loopDelayP50Ms: Math.max(...samples.map((s) => s.p50)),
+    loopDelayP99Ms: Math.max(...samples.map((s) => s.p99)),
+    loopDelayMaxMs: Math.max(...samples.map((s) => s.max))
+  }
+}
+
+const delayText = (s: LoopDelaySample): string => `server event-loop delay p99 ${s.p99} ms, max ${s.max} ms`
+
 export const stormScenario: Scenario = {
   id: 'storm',
   title: 'renewal storm on held connections',
@@ -51,9 +63,24 @@ export const stormScenario: Scenario = {
     try {
       const held = (await control.connections(server.controlPort)).count
       context.progress.line(`${opened.opened} connections authenticated in ${(opened.durationMs / 1000).toFixed(1)} s; the server holds ${held}`)
+      // Idle first: what the plugin's own timers (heartbeat, deadlines) cost the loop.
+      await control.loopDelay(server.controlPort, true)
+      await sleep(context.mode.held.windowMs)
+      const idle = await control.loopDelay(server.controlPort, true)
+      context.progress.line(`held idle for ${context.mode.held.windowMs / 1000} s: ${delayText(idle)}`)
+      const heldResult: ScenarioResult = {
+        ...base({ id: 'held', title: 'held connections, idle, heartbeat on', unit: 'connections', description: 'The storm\'s connections held idle for a window longer than the 30 s heartbeat interval; the server\'s event-loop delay (perf_hooks.monitorEventLoopDelay, 1 ms resolution) over that window.' }, context, started),
+        variants: [{ id: 'plugin-hs256', label: `plugin, HS256, ${held} held connections`, target: 'plugin-hs256', errors: 0, errorSamples: [], metrics: { held, windowSeconds: context.mode.held.windowMs / 1000, ...loopDelayMetrics([idle]) } }],
+        metrics: { held }
+      }
       const measurements: Measurement[] = []
+      const delays: LoopDelaySample[] = []
       for (let r = 0; r < storm.rounds; r++) {
+        await control.loopDelay(server.controlPort, true)
         const m = await context.generator.run<Measurement>({ kind: 'storm', pool: 'storm', windowMs: storm.windowMs, timeoutMs: 30_000 } satisfies StormJob, storm.windowMs + 90_000)
+        const delay = await control.loopDelay(server.controlPort, true)
+        delays.push(delay)
+        context.progress.line(`storm ${r + 1}/${storm.rounds}: ${delayText(delay)}`)
         measurements.push(m)
         const s = summarize(mergeHistograms([m.latency]))
         context.progress.line(`storm ${r + 1}/${storm.rounds}: ${m.extra.renewed} of ${m.extra.held} renewed, last answer after ${((m.extra.lastReplyMs ?? 0) / 1000).toFixed(2)} s; p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors`)
@@ -66,9 +93,10 @@ export const stormScenario: Scenario = {
         openSeconds: round(opened.durationMs / 1000, 3),
         renewedShare: round(renewedShare, 4),
         lastReplySeconds: round(Math.max(...measurements.map((m) => m.extra.lastReplyMs ?? Number.NaN)) / 1000, 3),
-        windowSeconds: storm.windowMs / 1000
+        windowSeconds: storm.windowMs / 1000,
+        ...loopDelayMetrics(delays)
       }
-      return [{ ...base(this, context, started), rounds: storm.rounds, variants: [variant], metrics: { held, connections: storm.connections } }]
+      return [heldResult, { ...base(this, context, started), rounds: storm.rounds, variants: [variant], metrics: { held, connections: storm.connections } }]
     } finally {
       await closePool(context, 'storm')
     }
@@ -81,24 +109,40 @@ export const expiryScenario: Scenario = {
   unit: 'connections',
   description: 'Connections that never renew, deadlines spread uniformly over a few seconds (HS256 tokens with fractional `exp`); lateness is the arrival of the 4440 close frame minus the deadline.',
   async run (context) {
-    const started = context.progress.elapsedS
-    const { expiry } = context.mode
-    const server = await context.servers.get('plugin-hs256')
-    // Deadlines far enough ahead that every connection is authenticated before the first one.
-    const leadSeconds = expiry.connections / 1000 + (expiry.connections < 1000 ? 1 : 3)
-    const opened = await openPool(context, 'expiry', clientSpec(server, 'hold'), expiry.connections, { ttlSeconds: leadSeconds, deadlineSpreadMs: expiry.spreadMs })
-    try {
-      context.progress.line(`${opened.opened} connections held; deadlines from ${leadSeconds.toFixed(1)} s to ${(leadSeconds + expiry.spreadMs / 1000).toFixed(1)} s after the first token was signed`)
-      const timeoutMs = leadSeconds * 1000 + expiry.spreadMs + 15_000
-      const m = await context.generator.run<Measurement>({ kind: 'expiry', pool: 'expiry', timeoutMs } satisfies ExpiryJob, timeoutMs + 60_000)
-      const variant = variantOf('plugin-hs256', `plugin, HS256, ${expiry.connections} expiring connections`, 'plugin-hs256', [m])
-      variant.metrics = { held: m.extra.held ?? null, closedWith4440: m.extra.closed ?? null, closedEarly: m.extra.early ?? null }
-      const s = variant.latencyMs
-      context.progress.line(`closed ${m.extra.closed} of ${m.extra.held} with 4440; late by p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors`)
-      return [{ ...base(this, context, started), variants: [variant], metrics: { connections: expiry.connections, spreadMs: expiry.spreadMs } }]
-    } finally {
-      await closePool(context, 'expiry')
-    }
+    return [await runExpiry(this, context, context.mode.expiry, false)]
+  }
+}
+
+export const expiryBurstScenario: Scenario = {
+  id: 'expiry-burst',
+  title: 'expiry bursts: thousands of deadlines in the same millisecond',
+  unit: 'connections',
+  description: 'Like `expiry`, but with whole-second `exp`, as most issuers sign it: the deadlines fall on a few seconds, thousands in each same millisecond. Lateness of the 4440 close frames and the server\'s event-loop delay while they are closed.',
+  async run (context) {
+    return [await runExpiry(this, context, context.mode.expiryBurst, true)]
+  }
+}
+
+async function runExpiry (scenario: Scenario, context: ScenarioContext, expiry: { connections: number, spreadMs: number }, wholeSeconds: boolean): Promise<ScenarioResult> {
+  const started = context.progress.elapsedS
+  const pool = scenario.id
+  const server = await context.servers.get('plugin-hs256')
+  // Deadlines far enough ahead that every connection is authenticated before the first one.
+  const leadSeconds = expiry.connections / 1000 + (expiry.connections < 1000 ? 1 : 3)
+  const opened = await openPool(context, pool, clientSpec(server, 'hold'), expiry.connections, { ttlSeconds: leadSeconds, deadlineSpreadMs: expiry.spreadMs, wholeSeconds })
+  try {
+    context.progress.line(`${opened.opened} connections held; deadlines from ${leadSeconds.toFixed(1)} s to ${(leadSeconds + expiry.spreadMs / 1000).toFixed(1)} s after the first token was signed`)
+    const timeoutMs = leadSeconds * 1000 + expiry.spreadMs + 15_000
+    await control.loopDelay(server.controlPort, true)
+    const m = await context.generator.run<Measurement>({ kind: 'expiry', pool, timeoutMs } satisfies ExpiryJob, timeoutMs + 60_000)
+    const delay = await control.loopDelay(server.controlPort, true)
+    const variant = variantOf('plugin-hs256', `plugin, HS256, ${expiry.connections} expiring connections${wholeSeconds ? ', whole-second exp' : ''}`, 'plugin-hs256', [m])
+    variant.metrics = { held: m.extra.held ?? null, closedWith4440: m.extra.closed ?? null, closedEarly: m.extra.early ?? null, ...loopDelayMetrics([delay]) }
+    const s = variant.latencyMs
+    context.progress.line(`closed ${m.extra.closed} of ${m.extra.held} with 4440; late by p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors; ${delayText(delay)}`)
+    return { ...base(scenario, context, started), variants: [variant], metrics: { connections: expiry.connections, spreadMs: expiry.spreadMs } }
+  } finally {
+    await closePool(context, pool)
   }
 }
 

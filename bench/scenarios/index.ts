@@ -1,7 +1,8 @@
 import { feedFanoutRedisScenario, revocationClusterScenario } from './cluster.ts'
 import { handshakeScenario, rejectedScenario } from './handshake.ts'
 import { handshakeAlgorithmsScenario } from './algorithms.ts'
-import { expiryScenario, memoryScenario, stormScenario } from './held.ts'
+import { expiryBurstScenario, expiryScenario, memoryScenario, stormScenario } from './held.ts'
+import { revocationTokensScenario } from './revocation.ts'
 import { httpScenario } from './http.ts'
 import { broadcastScenario, echoScenario, renewalScenario } from './messages.ts'
 import type { Scenario } from './scenario.ts'
@@ -17,6 +18,8 @@ export const SCENARIOS: readonly Scenario[] = [
   memoryScenario,
   stormScenario,
   expiryScenario,
+  expiryBurstScenario,
+  revocationTokensScenario,
   httpScenario,
   revocationClusterScenario,
   feedFanoutRedisScenario

@@ -2,7 +2,7 @@ import type { ClientSpec, OpenPoolJob, PoolResult } from '../shared/protocol.ts'
 import type { ScenarioContext } from './scenario.ts'
 
 /** Opens a pool of held connections and fails loudly if too few opened. */
-export async function openPool (context: ScenarioContext, pool: string, client: ClientSpec, count: number, options: Partial<Pick<OpenPoolJob, 'ttlSeconds' | 'deadlineSpreadMs' | 'sessionPrefix'>> = {}): Promise<PoolResult> {
+export async function openPool (context: ScenarioContext, pool: string, client: ClientSpec, count: number, options: Partial<Pick<OpenPoolJob, 'ttlSeconds' | 'deadlineSpreadMs' | 'sessionPrefix' | 'wholeSeconds'>> = {}): Promise<PoolResult> {
   const timeoutMs = 30_000 + count * 5
   const result = await context.generator.run<PoolResult>({
     kind: 'open-pool',
@@ -13,6 +13,7 @@ export async function openPool (context: ScenarioContext, pool: string, client: 
     ttlSeconds: options.ttlSeconds ?? 3600,
     deadlineSpreadMs: options.deadlineSpreadMs,
     sessionPrefix: options.sessionPrefix,
+    wholeSeconds: options.wholeSeconds,
     timeoutMs
   }, timeoutMs + 30_000)
   if (result.opened < count) {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
-import type { CpuSample, MemorySample } from '../shared/protocol.ts'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { CpuSample, LoopDelaySample, MemorySample } from '../shared/protocol.ts'
 import type { RunningTarget } from './target.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
@@ -22,6 +23,11 @@ async function collect (): Promise<MemorySample> {
  * connection count. Only a handful of requests per window, so its cost is negligible.
  */
 export async function startControl (target: RunningTarget): Promise<Server> {
+  // Sampled all along (one 1 ms timer: negligible next to what is measured); a scenario
+  // resets it before the stretch it judges and reads it after.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+  loopDelay.enable()
+  const ms = (ns: number): number => Math.round(ns / 1e4) / 100
   const server = createServer((req, res) => {
     const reply = (body: unknown): void => {
       res.writeHead(200, { 'content-type': 'application/json' })
@@ -35,6 +41,10 @@ export async function startControl (target: RunningTarget): Promise<Server> {
       if (req.url === '/cpu') {
         const { user, system } = process.cpuUsage()
         reply({ userUs: user, systemUs: system } satisfies CpuSample)
+      } else if (req.url === '/loop-delay' || req.url === '/loop-delay?reset') {
+        const sample: LoopDelaySample = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max), mean: ms(loopDelay.mean), samples: loopDelay.count }
+        if (req.url.endsWith('?reset')) loopDelay.reset()
+        reply(sample)
       } else if (req.url === '/gc') {
         collect().then(reply, fail)
       } else if (req.url === '/connections') {

@@ -5,6 +5,7 @@ import type { WsAuthOptions } from '../../plugin/index.ts'
 import { BENCH_ORIGIN, COOKIE_NAME, JWKS_AUDIENCE, JWKS_ISSUER, type BenchKeys, type TargetName } from '../shared/protocol.ts'
 import { fastifyTarget } from './fastify-target.ts'
 import { startJwksServer } from './jwks.ts'
+import { revokeTokenIds } from './revocations.ts'
 import { registerRoutes } from './routes.ts'
 import type { RunningTarget } from './target.ts'
 
@@ -56,5 +57,12 @@ export async function startPlugin (target: TargetName, keys: BenchKeys, buildDir
   await app.register(fastifyWsAuth, pluginOptions(target, keys, jwks?.url))
   registerRoutes(app, true)
   await app.listen({ host: '127.0.0.1', port: 0 })
-  return fastifyTarget(app)
+  return {
+    ...fastifyTarget(app),
+    async command (name, body) {
+      if (name !== 'revoke-token-ids') throw new Error(`unknown command ${name}`)
+      const { count, matching } = body as { count: number, matching: number }
+      return await revokeTokenIds(app, count, matching)
+    }
+  }
 }

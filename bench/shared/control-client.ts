@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http'
-import type { CpuSample, MemorySample } from './protocol.ts'
+import type { CpuSample, LoopDelaySample, MemorySample } from './protocol.ts'
 
 // One kept-alive connection: a control call must not cost the server a handshake.
 const agent = new Agent({ keepAlive: true, maxSockets: 1 })
@@ -29,6 +29,8 @@ export const control = {
   cpu: (port: number): Promise<CpuSample> => call<CpuSample>(port, 'GET', '/cpu'),
   /** Runs a full GC several times, then reports `process.memoryUsage()`. */
   gc: (port: number): Promise<MemorySample> => call<MemorySample>(port, 'POST', '/gc'),
+  /** The server's event-loop delay since the last reset; starts a new stretch when `reset`. */
+  loopDelay: (port: number, reset = false): Promise<LoopDelaySample> => call<LoopDelaySample>(port, 'GET', reset ? '/loop-delay?reset' : '/loop-delay'),
   connections: (port: number): Promise<{ count: number }> => call<{ count: number }>(port, 'GET', '/connections'),
   /** The server closes every WebSocket connection itself, so TIME_WAIT stays on its side. */
   closeAll: (port: number): Promise<{ closed: number }> => call<{ closed: number }>(port, 'POST', '/close-all')

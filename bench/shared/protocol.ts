@@ -126,6 +126,11 @@ export interface OpenPoolJob {
   deadlineSpreadMs?: number
   /** Prefix of each connection's `sub` and `sid`, so that pools on several instances never share a session. */
   sessionPrefix?: string
+  /**
+   * Whole-second `exp`, as most issuers sign it: the deadlines of a spread fall on a few
+   * seconds, thousands in the same millisecond (expiry-burst scenario).
+   */
+  wholeSeconds?: boolean
   /** Wait for this many ms for all connections to be ready. */
   timeoutMs: number
 }
@@ -278,5 +283,11 @@ export interface JobResponse { id: number, result?: unknown, error?: string }
 
 /** Answer of the server's control endpoint `/cpu`. */
 export interface CpuSample { userUs: number, systemUs: number }
+
+/**
+ * The server's event-loop delay since the last reset (perf_hooks.monitorEventLoopDelay,
+ * 1 ms resolution, so every figure includes up to about 1 ms of the sampling timer), ms.
+ */
+export interface LoopDelaySample { p50: number, p99: number, max: number, mean: number, samples: number }
 /** Answer of the server's control endpoint `/gc`. */
 export interface MemorySample { heapUsed: number, heapTotal: number, external: number, arrayBuffers: number, rss: number }

@@ -47,7 +47,8 @@ export async function openPool (job: OpenPoolJob, context: GeneratorContext): Pr
   const launch = (): void => {
     if (next >= job.count) return
     const index = next++
-    const claims = userClaims(index, base + Math.random() * spreadS)
+    const exp = base + Math.random() * spreadS
+    const claims = userClaims(index, job.wholeSeconds === true ? Math.ceil(exp) : exp)
     if (job.sessionPrefix !== undefined) {
       claims.sub = `${job.sessionPrefix}${claims.sub}`
       claims.sid = `${job.sessionPrefix}${claims.sid}`
