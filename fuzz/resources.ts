@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import type { Target } from './target.ts'
 
 export interface ResourceSample {
@@ -8,7 +10,15 @@ export interface ResourceSample {
   readonly registry: number
 }
 
-const gc = (globalThis as { gc?: () => void }).gc
+/** `global.gc` (node --expose-gc), or the same function obtained at run time (under tap, which starts node itself). */
+function findGc (): (() => void) | undefined {
+  const exposed = (globalThis as { gc?: () => void }).gc
+  if (exposed !== undefined) return exposed
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as (() => void) | undefined
+}
+
+const gc = findGc()
 const mib = (bytes: number): number => Math.round(bytes / 1048576 * 10) / 10
 
 /** Heap after a full GC (when node runs with --expose-gc), RSS, live handles and the plugin's registry size. */

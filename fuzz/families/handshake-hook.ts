@@ -22,6 +22,8 @@ interface Input {
   readonly refusal: RefusalMode
 }
 
+const trimOws = (value: string): string => value.replace(/^[ \t]+|[ \t]+$/g, '')
+
 const REFUSAL_MODES: readonly RefusalMode[] = ['auto', 'status', 'close']
 /** A row of the error table (credential_missing's message names the cookie; the rest is the table's). */
 function isDocumented (error: { code?: unknown, status?: unknown, closeCode?: unknown, retry?: unknown }): boolean {
@@ -47,9 +49,10 @@ export function handshakeHookFamily (): Family<Input> {
       const made = makeHandshake(plan, FIXED_NOW)
       const url = `/ws${made.query === undefined ? '' : `?${made.query}`}`
       const headers: Record<string, string> = { upgrade: 'websocket', connection: 'Upgrade' }
-      // Node joins repeated header lines with ", " (and cookies with "; ").
-      if (made.protocolHeaders.length > 0) headers['sec-websocket-protocol'] = made.protocolHeaders.join(', ')
-      if (made.cookie !== undefined) headers.cookie = made.cookie
+      // As Node's parser gives them: each line without its leading and trailing SP and HTAB,
+      // repeated lines joined with ", " (and cookies with "; ").
+      if (made.protocolHeaders.length > 0) headers['sec-websocket-protocol'] = made.protocolHeaders.map(trimOws).join(', ')
+      if (made.cookie !== undefined) headers.cookie = trimOws(made.cookie)
       if (made.origin !== undefined) headers.origin = made.origin
       const raw: Record<string | symbol, unknown> = { socket }
       // What the route's child-logger factory does before the hook (index.ts).
