@@ -63,11 +63,13 @@ export function checkServerStream (frames: readonly ServerFrame[], clientClose: 
       if (i !== frames.length - 1) fail('nothing-after-close', `${frames.length - 1 - i} frame(s) after the close frame`)
       const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005
       const reason = payload.subarray(2).toString()
-      if (closingError !== undefined) {
+      if (clientClose !== undefined && (code === clientClose || code === 1005) && closingError === undefined) {
+        // The echo of the client's own close (RFC 6455 section 5.5.1), whatever its code.
+      } else if (closingError !== undefined) {
         if (code !== ERRORS[closingError].closeCode || reason !== closingError) fail('documented-close', `auth_error ${closingError} then close ${code} "${reason}"`)
       } else if (isProtocolCloseCode(code)) {
         fail('documented-close', `close ${code} without a closing auth_error`)
-      } else if (!STANDARD_CLOSE_CODES.has(code) && !(clientClose !== undefined && (code === clientClose || code === 1005))) {
+      } else if (!STANDARD_CLOSE_CODES.has(code)) {
         fail('documented-close', `close ${code} "${reason}" is not documented for this situation`)
       }
       return { frames: parsed, closeCode: code, closeReason: reason }
