@@ -31,7 +31,8 @@ export function renewalFamily (): Family<Input> {
     async run ({ lifetimeMs, renewals }, env, index) {
       const subject = `renew-${index}`
       const sessionId = `s-${index}`
-      const client = await authenticated(env, subject, sessionId, lifetimeMs / 1000)
+      const client = await authenticated(env, subject, sessionId, lifetimeMs / 1000, true)
+      if (client === undefined) return
       const expiresAt = (text: string | undefined): number => (JSON.parse(text ?? '{}') as { expiresAt?: number }).expiresAt ?? 0
       let deadline = expiresAt(client.frames[0]?.payload.toString())
       for (const [i, plan] of renewals.entries()) {
