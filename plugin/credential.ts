@@ -40,7 +40,9 @@ export function tokenFromSubprotocols (header: string | undefined, maxTokenLengt
   if (header === undefined) return undefined
   // Without a bearer entry there is no credential, unless one is there in another spelling:
   // that is refused, never taken for "no credential" (and then perhaps echoed).
-  if (header.indexOf(BEARER_SUBPROTOCOL_PREFIX) === -1) return isMisplacedCredential(header) ? ERRORS.subprotocol_invalid : undefined
+  // A header ws cannot parse is refused here too, with its code: past this hook ws would
+  // answer it with a bare 400 that names no error (found by fuzz/, family handshake-hook).
+  if (header.indexOf(BEARER_SUBPROTOCOL_PREFIX) === -1) return isMisplacedCredential(header) || !isEntryList(header) ? ERRORS.subprotocol_invalid : undefined
   let token: string | undefined
   let offersVersion = false
   let entries = 0
@@ -71,6 +73,27 @@ export function tokenFromSubprotocols (header: string | undefined, maxTokenLengt
   if (!offersVersion) return ERRORS.subprotocol_invalid
   if (token === undefined || token.length === 0) return ERRORS.token_malformed
   return token
+}
+
+/**
+ * Whether `header` is a list of subprotocol entries as RFC 6455 §4.1 has it (and as ws reads
+ * it): entries of `tchar`s, separated by commas with optional SP or HTAB, none empty, none
+ * repeated.
+ */
+function isEntryList (header: string): boolean {
+  let entries = 0
+  for (let start = 0; start <= header.length;) {
+    let end = header.indexOf(',', start)
+    if (end === -1) end = header.length
+    let from = start
+    let to = end
+    while (from < to && (header.charCodeAt(from) === SP || header.charCodeAt(from) === HTAB)) from++
+    while (to > from && (header.charCodeAt(to - 1) === SP || header.charCodeAt(to - 1) === HTAB)) to--
+    if (from === to || !isTokenRange(header, from, to)) return false
+    entries++
+    start = end + 1
+  }
+  return entries < 2 || !hasRepeatedEntry(header)
 }
 
 /**

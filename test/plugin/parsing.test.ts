@@ -41,7 +41,16 @@ t.test('subprotocol credential', async (t) => {
     ['a JWT inside an app entry, beside a bearer entry', `wsauth.v1, wsauth.bearer.${JWT}, access_token.${JWT}`, ERRORS.subprotocol_invalid],
     ['an upper-case version is just another entry', 'WSAUTH.V1, chat', undefined],
     ['the prefix without its dot is no bearer entry', 'wsauth.v1, wsauth.bearer', undefined],
-    ['duplicate with different whitespace', `chat,\tchat , wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid]
+    ['duplicate with different whitespace', `chat,\tchat , wsauth.v1, wsauth.bearer.${JWT}`, ERRORS.subprotocol_invalid],
+    // Found by fuzz/ (family handshake-hook): without a bearer entry, a header ws cannot parse
+    // went on to ws, which refused it with a bare 400 naming no error code.
+    ['no bearer entry: the version twice', 'wsauth.v1, wsauth.v1', ERRORS.subprotocol_invalid],
+    ['no bearer entry: an app protocol twice', 'chat, chat', ERRORS.subprotocol_invalid],
+    ['no bearer entry: an empty entry', 'wsauth.v1,,chat', ERRORS.subprotocol_invalid],
+    ['no bearer entry: a trailing comma', 'chat,', ERRORS.subprotocol_invalid],
+    ['no bearer entry: a space inside an entry', 'a b', ERRORS.subprotocol_invalid],
+    ['no bearer entry: an illegal character', 'chat/1', ERRORS.subprotocol_invalid],
+    ['an empty header', '', ERRORS.subprotocol_invalid]
   ]
   for (const [name, header, expected] of cases) t.equal(tokenFromSubprotocols(header, 100), expected, name)
 })
@@ -51,8 +60,11 @@ t.test('subprotocol credential', async (t) => {
 function referenceTokenFromSubprotocols (header: string | undefined, maxTokenLength: number): unknown {
   const misplaced = (text: string): boolean => /wsauth\.bearer\./i.test(text) || /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./.test(text)
   if (header === undefined) return undefined
-  if (!header.includes('wsauth.bearer.')) return misplaced(header) ? ERRORS.subprotocol_invalid : undefined
   const entries = header.split(',').map((entry) => entry.replace(/^[ \t]+|[ \t]+$/g, ''))
+  if (!header.includes('wsauth.bearer.')) {
+    const wellFormed = entries.every((entry) => /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(entry)) && new Set(entries).size === entries.length
+    return misplaced(header) || !wellFormed ? ERRORS.subprotocol_invalid : undefined
+  }
   let token: string | undefined
   let offersVersion = false
   for (const entry of entries) {
