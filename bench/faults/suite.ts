@@ -177,7 +177,7 @@ export async function runSuite (profile: Profile, log: (line: string) => void = 
     for (const instance of instances) handlesAtStart.set(instance.index, (await instance.request('GET', '/stats')).body.handles)
     await load.fill()
     load.start()
-    const schedule = faults.flatMap((fault) => fault === 'instance-sigkill' ? [] : Array.from({ length: profile.rounds }, (_, round) => ({ fault, round })))
+    const schedule: Array<{ fault: FaultName, round: number }> = faults.flatMap((fault) => fault === 'instance-sigkill' ? [] : Array.from({ length: profile.rounds }, (_, round) => ({ fault, round })))
     if (faults.includes('instance-sigkill')) schedule.push({ fault: 'instance-sigkill', round: 0 })
     for (const { fault, round } of schedule) {
       log(`fault ${fault} (round ${round + 1})`)

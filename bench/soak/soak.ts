@@ -63,9 +63,11 @@ export interface SoakResult {
     closed: number
     /** Past their deadline by more than 5 s and still open (must be 0). */
     notClosed: number
+    /** Seen by the client: from the deadline to the close event (includes this process's own event-loop lag). */
     maxLatenessMs: number
-    /** Closed more than 1 s after the deadline. */
+    /** Closed more than 1 s after the deadline, seen by the client. */
     lateOver1s: number
+    /** The server's expiryLatenessMs histogram's maximum: from the deadline to the close, in the server. */
     serverExpiryLatenessMaxMs: number
   }
   counts: Record<string, number>
@@ -103,8 +105,9 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const removeExitHook = onExit(() => { server.kill('SIGKILL') })
-  let serverExit: string | undefined
-  server.once('exit', (code, signal) => { serverExit = `${String(code)} / ${String(signal)}` })
+  // An object, so that the sampling loop reads the exit that its awaits let happen.
+  const exit: { reason?: string } = {}
+  server.once('exit', (code, signal) => { exit.reason = `${String(code)} / ${String(signal)}` })
   const port = await new Promise<number>((resolve, reject) => {
     let output = ''
     server.stdout?.on('data', (chunk: Buffer) => {
@@ -256,9 +259,9 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
   const samples: Sample[] = []
   const soakStart = Date.now()
   const end = soakStart + options.minutes * 60_000
-  while (Date.now() < end && serverExit === undefined) {
+  while (Date.now() < end && exit.reason === undefined) {
     await sleep(Math.min(options.sampleSeconds * 1000, end - Date.now()))
-    if (serverExit !== undefined) break
+    if (exit.reason !== undefined) break
     const s = await http('GET', '/sample')
     const sample: Sample = { atS: Math.round((Date.now() - soakStart) / 1000), open: openSlots().length, ...s }
     delete (sample as { expiryLatenessMs?: unknown }).expiryLatenessMs
@@ -270,6 +273,8 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
   checkDeadlines()
   const last = await http('GET', '/sample').catch(() => undefined)
   for (const slot of slots) { clearTimeout(slot.timer); slot.ws?.terminate() }
+  // Read before the run stops the server itself.
+  const serverExit = exit.reason
   server.kill('SIGTERM')
   removeExitHook()
 
@@ -297,7 +302,7 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
     },
     counts,
     unexpectedCloses: unexpected,
-    serverExit: serverExit?.startsWith('null / SIGTERM') === true ? undefined : serverExit,
+    serverExit,
     wallMs: Date.now() - started
   }
 }
