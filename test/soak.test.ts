@@ -13,7 +13,7 @@ t.test('a 2-minute soak: nothing grows, every expired connection is closed on ti
     ...SOAK_DEFAULTS,
     minutes: 2,
     connections: 2000,
-    ttlS: 20,
+    ttlS: 30,
     sampleSeconds: 15,
     churnPerSecond: 10,
     messagesPerSecond: 50

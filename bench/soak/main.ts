@@ -20,7 +20,7 @@ const options = {
   ...SOAK_DEFAULTS,
   minutes: bounded('minutes', values.minutes, SOAK_DEFAULTS.minutes, 1, 240),
   connections: bounded('connections', values.connections, SOAK_DEFAULTS.connections, 10, 19_000),
-  ttlS: bounded('ttl', values.ttl, SOAK_DEFAULTS.ttlS, 10, 3600),
+  ttlS: bounded('ttl', values.ttl, SOAK_DEFAULTS.ttlS, 30, 3600),
   sampleSeconds: bounded('sample-seconds', values['sample-seconds'], SOAK_DEFAULTS.sampleSeconds, 5, 600)
 }
 const out = resolve(values.out ?? 'bench/results/soak.json')

@@ -140,11 +140,15 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
   /** Plans the slot's next cycle: renew before the deadline, or let it lapse (and count on the server to close it). */
   const plan = (slot: Slot): void => {
     clearTimeout(slot.timer)
+    // Being closed by the run (churn, revocation): a renewal answered meanwhile changes nothing.
+    if (slot.fate === 'churn' || slot.fate === 'revoked') return
     const roll = Math.random()
     slot.fate = roll < options.expireShare ? 'expire' : roll < options.expireShare + options.refusedShare ? 'refused' : 'renew'
     if (slot.fate === 'expire') { expected++; return }
     if (slot.fate === 'refused') expected++
-    const renewIn = Math.max(100, slot.expMs - Date.now() - 3000 - Math.random() * Math.min(10_000, ttlMs / 3))
+    // A few seconds before the deadline, spread; never more often than the default renewal
+    // limit (5 a minute) allows for the shortest tokens the command takes.
+    const renewIn = Math.max(100, slot.expMs - Date.now() - 3000 - Math.random() * Math.min(10_000, ttlMs / 6))
     slot.timer = setTimeout(() => {
       if (slot.ws?.readyState !== WebSocket.OPEN) return
       counts.renewalsSent = (counts.renewalsSent ?? 0) + 1
@@ -184,6 +188,10 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
         plan(slot)
       } else if (frame.type === 'auth_error' && frame.id === 'bad') {
         counts.renewalsRefused = (counts.renewalsRefused ?? 0) + 1
+      } else if (frame.type === 'auth_error' && frame.id !== undefined) {
+        // A renewal that should have been accepted: shown, and its socket's close counts as unexpected.
+        const key = `unexpected auth_error ${String(frame.code)}`
+        counts[key] = (counts[key] ?? 0) + 1
       }
     })
     ws.on('error', () => {})
