@@ -158,22 +158,29 @@ export class Load {
       this.counts.renewals++
       socket.ws.send(JSON.stringify({ type: 'renew', token: this.token(socket.sub, socket.sid), id: `r${this.counts.renewals}` }))
     })
-    this.#every(this.#rates.revocations, async () => {
-      const socket = this.#pick()
-      // Revoked through another instance than the socket's, so the channel must carry it.
-      const via = this.alive.filter((instance) => instance.index !== socket?.instance)
-      const instance = via[Math.floor(Math.random() * via.length)]
-      if (socket === undefined || instance === undefined) return
-      try {
-        const answer = await instance.request('POST', '/revoke', { sessionId: socket.sid, expiresAt: Date.now() + 600_000 })
-        if (answer.status === 200) {
-          this.counts.revocationsResolved++
-          this.revocations.push({ sid: socket.sid, sub: socket.sub, at: Date.now(), socket })
-          return
-        }
-      } catch {}
-      this.counts.revocationsRejected++
-    })
+    this.#every(this.#rates.revocations, async () => { await this.revokeOne() })
+  }
+
+  /** Revokes a random open socket's session through another instance than the socket's, so the channel must carry it. */
+  async revokeOne (): Promise<void> {
+    const socket = this.#pick()
+    const via = this.alive.filter((instance) => instance.index !== socket?.instance)
+    const instance = via[Math.floor(Math.random() * via.length)]
+    if (socket === undefined || instance === undefined) return
+    try {
+      const answer = await instance.request('POST', '/revoke', { sessionId: socket.sid, expiresAt: Date.now() + 600_000 })
+      if (answer.status === 200) {
+        this.counts.revocationsResolved++
+        this.revocations.push({ sid: socket.sid, sub: socket.sub, at: Date.now(), socket })
+        return
+      }
+    } catch {}
+    this.counts.revocationsRejected++
+  }
+
+  /** `count` revocations at once: aimed at the moment a channel is deaf or coming back. */
+  async revokeBurst (count: number): Promise<void> {
+    await Promise.all(Array.from({ length: count }, async () => { await this.revokeOne() }))
   }
 
   async fill (): Promise<void> {

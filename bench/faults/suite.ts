@@ -26,6 +26,8 @@ export interface Profile {
   slowForMs: number
   leaseMs: number
   maxPerSubject: number
+  /** Revocations fired at once as a channel goes deaf or comes back. */
+  burst: number
   /** Each fault is injected this many times (every run but the instance kill, which runs last, once). */
   rounds: number
 }
@@ -41,6 +43,7 @@ export const QUICK: Profile = {
   slowForMs: 2500,
   leaseMs: 3000,
   maxPerSubject: 2,
+  burst: 8,
   rounds: 1
 }
 
@@ -55,6 +58,7 @@ export const FULL: Profile = {
   slowForMs: 10_000,
   leaseMs: 10_000,
   maxPerSubject: 2,
+  burst: 30,
   rounds: 3
 }
 
@@ -228,6 +232,9 @@ export async function runSuite (profile: Profile, log: (line: string) => void = 
     switch (fault) {
       case 'pubsub-kill':
         await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+        // While every channel is down (each reconnects within about 100 ms): only the
+        // re-check on resubscribe can close these sockets on the other instances.
+        await load.revokeBurst(profile.burst)
         break
       case 'redis-sigstop':
         redis.signal('SIGSTOP')
@@ -257,6 +264,8 @@ export async function runSuite (profile: Profile, log: (line: string) => void = 
         documentedTo = faultStart
         await sleep(profile.downMs)
         await redis.start()
+        // As the instances reconnect and resubscribe: a revocation must not slip between the two.
+        await load.revokeBurst(profile.burst)
         break
       }
       case 'instance-sigkill': {
