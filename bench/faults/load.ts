@@ -57,7 +57,8 @@ export interface HeldSocket {
 export interface ResolvedRevocation {
   readonly sid: string
   readonly sub: string
-  /** When revoke() resolved (ms since the epoch). */
+  /** When revoke() was asked for, and when it resolved (ms since the epoch). */
+  readonly startedAt: number
   readonly at: number
   readonly socket: HeldSocket | undefined
 }
@@ -167,11 +168,12 @@ export class Load {
     const via = this.alive.filter((instance) => instance.index !== socket?.instance)
     const instance = via[Math.floor(Math.random() * via.length)]
     if (socket === undefined || instance === undefined) return
+    const startedAt = Date.now()
     try {
       const answer = await instance.request('POST', '/revoke', { sessionId: socket.sid, expiresAt: Date.now() + 600_000 })
       if (answer.status === 200) {
         this.counts.revocationsResolved++
-        this.revocations.push({ sid: socket.sid, sub: socket.sub, at: Date.now(), socket })
+        this.revocations.push({ sid: socket.sid, sub: socket.sub, startedAt, at: Date.now(), socket })
         return
       }
     } catch {}
