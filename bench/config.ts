@@ -31,7 +31,12 @@ export interface Mode {
    */
   held: { windowMs: number }
   /** Token-id revocations with `small` then `large` connections held, `matching` of them closing one. */
-  revocation: { small: number, large: number, revocations: number, matching: number }
+  /**
+   * `revocations` back to back for the rate and each call's cost, then as many again, one
+   * every `pacedIntervalMs`, for the event-loop delay: back to back they last tens of ms, a
+   * window that a single GC pause would fill.
+   */
+  revocation: { small: number, large: number, revocations: number, matching: number, pacedIntervalMs: number }
   http: { visitMs: number, rounds: number, connections: number }
   /**
    * Plugin instances sharing one redis-server (revocation-cluster, feed-fanout-redis):
@@ -64,7 +69,7 @@ const MODES: Record<ModeName, Mode> = {
     expiry: { connections: 50, spreadMs: 300 },
     expiryBurst: { connections: 50, spreadMs: 1000 },
     held: { windowMs: 300 },
-    revocation: { small: 20, large: 60, revocations: 20, matching: 4 },
+    revocation: { small: 20, large: 60, revocations: 20, matching: 4, pacedIntervalMs: 1 },
     http: { visitMs: 300, rounds: 1, connections: 4 },
     cluster: { instances: 2, heldPerInstance: 10, revocationsPerVisit: 6, batch: 3, subscribersPerInstance: 5, window: 2, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
@@ -89,7 +94,7 @@ const MODES: Record<ModeName, Mode> = {
     expiry: { connections: 10_000, spreadMs: 3000 },
     expiryBurst: { connections: 10_000, spreadMs: 3000 },
     held: { windowMs: 32_000 },
-    revocation: { small: 1000, large: 19_000, revocations: 1000, matching: 100 },
+    revocation: { small: 1000, large: 19_000, revocations: 1000, matching: 100, pacedIntervalMs: 3 },
     http: { visitMs: 1500, rounds: 1, connections: 10 },
     cluster: { instances: 3, heldPerInstance: 100, revocationsPerVisit: 60, batch: 10, subscribersPerInstance: 100, window: 8, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,
@@ -114,7 +119,7 @@ const MODES: Record<ModeName, Mode> = {
     expiry: { connections: 19_000, spreadMs: 5000 },
     expiryBurst: { connections: 10_000, spreadMs: 3000 },
     held: { windowMs: 32_000 },
-    revocation: { small: 1000, large: 19_000, revocations: 1000, matching: 100 },
+    revocation: { small: 1000, large: 19_000, revocations: 1000, matching: 100, pacedIntervalMs: 3 },
     http: { visitMs: 5000, rounds: 3, connections: 10 },
     cluster: { instances: 3, heldPerInstance: 200, revocationsPerVisit: 100, batch: 10, subscribersPerInstance: 200, window: 8, pacedFraction: 0.4, payloadBytes: 64 },
     maxOtherLoadCores: 0.25,

@@ -83,6 +83,7 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   for (const variant of revocation?.variants ?? []) {
     t.match(variant.metrics, { revocationsPerSecond: Number, callP50Us: Number, closed: revocation?.metrics.matching }, `${String(variant.id)}: rate, cost per call, every matching connection closed`)
     t.equal(variant.metrics.visitedPerRevocation, revocation?.metrics.matching / revocation?.metrics.revocations, `${String(variant.id)}: the registry examined only the matching connections`)
+    t.match(variant.metrics, { pacedClosed: revocation?.metrics.matching, pacedVisitedPerRevocation: revocation?.metrics.matching / revocation?.metrics.revocations }, `${String(variant.id)}: the paced pass closed its matching connections and examined no others`)
   }
   t.match(byId.get('expiry-burst')?.variants[0]?.metrics, { closedWith4440: byId.get('expiry-burst')?.metrics.connections, closedEarly: 0 }, 'every burst connection closed with 4440, none early')
 

@@ -12,35 +12,42 @@ import type { Scenario } from './scenario.ts'
 /**
  * `wsAuth.revoke({ tokenId })` in one process, first with few connections held, then with
  * many: the cost of one revocation must not depend on how many others are held. The calls
- * run in the server (control command `revoke-token-ids`), one per event-loop turn.
+ * run in the server (control command `revoke-token-ids`): once back to back, one per
+ * event-loop turn (rate, cost per call), then once paced (the event-loop delay over seconds).
  */
 export const revocationTokensScenario: Scenario = {
   id: 'revocation-tokens',
   title: 'token-id revocations while connections are held',
   unit: 'revocations',
-  description: 'In the server process, `wsAuth.revoke({ tokenId })` called once per event-loop turn (in-memory store), one in ten for the token of a held connection (which closes), the rest for ids no connection holds; first with the small hold, then with the large one. Rate over the whole sequence, the synchronous cost of each call, the connections the registry examined per revocation (a count, not a timing), and the server\'s event-loop delay meanwhile.',
+  description: 'In the server process, `wsAuth.revoke({ tokenId })` (in-memory store), one in ten for the token of a held connection (which closes), the rest for ids no connection holds; first with the small hold, then with the large one. Called once per event-loop turn: the rate over the whole sequence, the synchronous cost of each call and the connections the registry examined per revocation (a count, not a timing). Then as many again, one every few ms: the server\'s event-loop delay over those seconds.',
   async run (context) {
     const started = context.progress.elapsedS
-    const { small, large, revocations, matching } = context.mode.revocation
+    const { small, large, revocations, matching, pacedIntervalMs } = context.mode.revocation
     const server = await context.servers.get('plugin-hs256')
     const variants: VariantResult[] = []
     const pools: string[] = []
+    const revoke = async (intervalMs: number): Promise<TokenRevocationResult> =>
+      await controlCommand<TokenRevocationResult>(server.controlPort, 'revoke-token-ids', { count: revocations, matching, intervalMs }, 120_000)
     try {
-      // The second pool tops the hold up to `large`, counting the connections the first run closed.
-      for (const [pool, add] of [['revocation-small', small], ['revocation-large', large - small + matching]] as const) {
+      // The second pool tops the hold up to `large`, counting the connections the first hold's two passes closed.
+      for (const [pool, add] of [['revocation-small', small], ['revocation-large', large - small + 2 * matching]] as const) {
         await openPool(context, pool, clientSpec(server, 'hold'), add)
         pools.push(pool)
+        // Back to back: the rate, each call's cost and the connections examined.
+        const result = await revoke(0)
+        // Paced, as requests spread over seconds would come: the event-loop delay meanwhile.
         await control.loopDelay(server.controlPort, true)
-        const result = await controlCommand<TokenRevocationResult>(server.controlPort, 'revoke-token-ids', { count: revocations, matching }, 120_000)
+        const paced = await revoke(pacedIntervalMs)
         const delay: LoopDelaySample = await control.loopDelay(server.controlPort, true)
         const rate = round(result.revocations / (result.elapsedMs / 1000))
-        context.progress.line(`${result.held} held: ${result.revocations} revocations (${result.closed} closed) in ${round(result.elapsedMs)} ms, ${rate}/s; call p50 ${result.callUs?.p50 ?? '—'} µs, max ${result.callUs?.max ?? '—'} µs; ${String(result.visitedPerRevocation)} connections examined per revocation; event-loop delay p99 ${delay.p99} ms, max ${delay.max} ms`)
+        const closed = result.closed + paced.closed
+        context.progress.line(`${result.held} held: ${result.revocations} revocations back to back (${result.closed} closed) in ${round(result.elapsedMs)} ms, ${rate}/s; call p50 ${result.callUs?.p50 ?? '—'} µs, max ${result.callUs?.max ?? '—'} µs; ${String(result.visitedPerRevocation)} connections examined per revocation; ${paced.revocations} more, one every ${pacedIntervalMs} ms (${paced.closed} closed, ${round(paced.elapsedMs)} ms): event-loop delay p99 ${delay.p99} ms, max ${delay.max} ms`)
         variants.push({
           id: `held-${result.held}`,
           label: `${result.held} connections held`,
           target: 'plugin-hs256',
-          errors: result.closed === matching ? 0 : 1,
-          errorSamples: result.closed === matching ? [] : [`${result.closed} of ${matching} matching connections closed`],
+          errors: closed === 2 * matching ? 0 : 1,
+          errorSamples: closed === 2 * matching ? [] : [`${closed} of ${2 * matching} matching connections closed`],
           metrics: {
             held: result.held,
             revocations: result.revocations,
@@ -50,6 +57,11 @@ export const revocationTokensScenario: Scenario = {
             callP99Us: result.callUs?.p99 ?? null,
             callMaxUs: result.callUs?.max ?? null,
             visitedPerRevocation: result.visitedPerRevocation,
+            pacedRevocations: paced.revocations,
+            pacedClosed: paced.closed,
+            pacedIntervalMs,
+            pacedElapsedMs: round(paced.elapsedMs),
+            pacedVisitedPerRevocation: paced.visitedPerRevocation,
             ...loopDelayMetrics([delay])
           }
         })

@@ -61,8 +61,8 @@ export async function startPlugin (target: TargetName, keys: BenchKeys, buildDir
     ...fastifyTarget(app),
     async command (name, body) {
       if (name !== 'revoke-token-ids') throw new Error(`unknown command ${name}`)
-      const { count, matching } = body as { count: number, matching: number }
-      return await revokeTokenIds(app, count, matching)
+      const { count, matching, intervalMs } = body as { count: number, matching: number, intervalMs?: number }
+      return await revokeTokenIds(app, count, matching, intervalMs)
     }
   }
 }

@@ -18,12 +18,13 @@ export interface TokenRevocationResult {
 const kRegistry = Symbol.for('fastify-ws-auth.registry')
 
 /**
- * `count` token-id revocations, one per turn of the event loop as separate requests would
- * arrive, `matching` of them for token ids of live connections (each closes one), the rest
- * for ids no connection holds. Runs in the server process, so the call's own cost is timed
- * without the control round trip.
+ * `count` token-id revocations, `matching` of them for token ids of live connections (each
+ * closes one), the rest for ids no connection holds. Back to back (one per turn of the event
+ * loop, as separate requests would arrive at full speed) when `intervalMs` is 0, else one every
+ * `intervalMs`. Runs in the server process, so the call's own cost is timed without the
+ * control round trip.
  */
-export async function revokeTokenIds (app: FastifyInstance, count: number, matching: number): Promise<TokenRevocationResult> {
+export async function revokeTokenIds (app: FastifyInstance, count: number, matching: number, intervalMs = 0): Promise<TokenRevocationResult> {
   const live: string[] = []
   for (const connection of app.wsAuth.connections()) {
     if (live.length >= matching) break
@@ -42,7 +43,7 @@ export async function revokeTokenIds (app: FastifyInstance, count: number, match
   let closed = 0
   const started = performance.now()
   for (const tokenId of ids) {
-    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => intervalMs > 0 ? setTimeout(resolve, intervalMs) : setImmediate(resolve))
     const t0 = performance.now()
     const revoked = app.wsAuth.revoke({ tokenId })
     histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)))

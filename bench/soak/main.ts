@@ -1,4 +1,4 @@
-// npm run soak -- [--minutes N] [--connections N] [--ttl S] [--sample-seconds S] [--out path]
+// npm run soak -- [--minutes N] [--connections N] [--ttl S] [--sample-seconds S] [--churn N] [--compact] [--heap-profile path] [--out path]
 // Writes bench/results/soak.json and soak.svg; exits 1 when a target was missed.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -8,7 +8,7 @@ import { soakChart } from './svg.ts'
 import { soakProblems } from './verdict.ts'
 
 const { values } = parseArgs({
-  options: { minutes: { type: 'string' }, connections: { type: 'string' }, ttl: { type: 'string' }, 'sample-seconds': { type: 'string' }, out: { type: 'string' } }
+  options: { minutes: { type: 'string' }, connections: { type: 'string' }, ttl: { type: 'string' }, 'sample-seconds': { type: 'string' }, churn: { type: 'string' }, compact: { type: 'boolean' }, 'heap-profile': { type: 'string' }, out: { type: 'string' } }
 })
 function bounded (name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
@@ -21,7 +21,10 @@ const options = {
   minutes: bounded('minutes', values.minutes, SOAK_DEFAULTS.minutes, 1, 240),
   connections: bounded('connections', values.connections, SOAK_DEFAULTS.connections, 10, 19_000),
   ttlS: bounded('ttl', values.ttl, SOAK_DEFAULTS.ttlS, 30, 3600),
-  sampleSeconds: bounded('sample-seconds', values['sample-seconds'], SOAK_DEFAULTS.sampleSeconds, 5, 600)
+  sampleSeconds: bounded('sample-seconds', values['sample-seconds'], SOAK_DEFAULTS.sampleSeconds, 5, 600),
+  churnPerSecond: bounded('churn', values.churn, SOAK_DEFAULTS.churnPerSecond, 0, 500),
+  compactEachSample: values.compact === true,
+  heapProfile: values['heap-profile'] === undefined ? undefined : resolve(values['heap-profile'])
 }
 const out = resolve(values.out ?? 'bench/results/soak.json')
 const result = await runSoak(options, (line) => { console.log(line) })

@@ -21,6 +21,14 @@ export interface SoakOptions {
   churnPerSecond: number
   revocationsPerSecond: number
   messagesPerSecond: number
+  /**
+   * Diagnosis: after each sample the server runs a full GC that evacuates every fragmented
+   * page (V8's --compact-on-every-full-gc, for that one collection), so that RSS shows what
+   * is live rather than what V8 keeps committed. It changes the run: not for a run of record.
+   */
+  compactEachSample?: boolean
+  /** Diagnosis: the server's sampling heap profile of what outlives a scavenge, from 60 s on, written here. */
+  heapProfile?: string
 }
 
 export const SOAK_DEFAULTS: SoakOptions = {
@@ -39,6 +47,14 @@ export interface Sample {
   atS: number
   heapUsedAfterGc: number
   rss: number
+  /** RSS less mapped files (/proc/self/status RssAnon). */
+  rssAnon: number
+  /** V8's committed heap, the memory of Buffers and other objects outside it, and of ArrayBuffers alone. */
+  heapTotal: number
+  external: number
+  arrayBuffers: number
+  /** Physical size of each V8 heap space. */
+  heapSpaces: Record<string, number>
   handles: number
   registry: number
   /** Client-side: sockets open now. */
@@ -101,7 +117,12 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
   const started = Date.now()
   const secret = randomUUID() + randomUUID()
   const server = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'server.ts')], {
-    env: { ...process.env, SOAK_SECRET: secret },
+    env: {
+      ...process.env,
+      SOAK_SECRET: secret,
+      SOAK_COMPACT: options.compactEachSample === true ? '1' : '',
+      SOAK_HEAP_PROFILE: options.heapProfile ?? ''
+    },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const removeExitHook = onExit(() => { server.kill('SIGKILL') })
@@ -274,7 +295,7 @@ export async function runSoak (options: SoakOptions, log: (line: string) => void
     const sample: Sample = { atS: Math.round((Date.now() - soakStart) / 1000), open: openSlots().length, ...s }
     delete (sample as { expiryLatenessMs?: unknown }).expiryLatenessMs
     samples.push(sample)
-    log(`${sample.atS} s: heap ${(sample.heapUsedAfterGc / 2 ** 20).toFixed(1)} MiB, rss ${(sample.rss / 2 ** 20).toFixed(0)} MiB, handles ${sample.handles}, registry ${sample.registry}, open ${sample.open}, loop p99 ${sample.eventLoopDelayP99Ms.toFixed(1)} ms, renewed ${sample.renewed}, expired ${sample.expired}`)
+    log(`${sample.atS} s: heap ${(sample.heapUsedAfterGc / 2 ** 20).toFixed(1)} MiB, rss ${(sample.rss / 2 ** 20).toFixed(0)} MiB (heapTotal ${(sample.heapTotal / 2 ** 20).toFixed(0)}, external ${(sample.external / 2 ** 20).toFixed(0)}), handles ${sample.handles}, registry ${sample.registry}, open ${sample.open}, loop p99 ${sample.eventLoopDelayP99Ms.toFixed(1)} ms, renewed ${sample.renewed}, expired ${sample.expired}`)
   }
   running = false
   for (const timer of timers) clearInterval(timer)
