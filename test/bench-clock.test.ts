@@ -5,6 +5,7 @@
 // monotonic one before anything is loaded (so that the plugin's clock is the stepped one too).
 import { createHmac, randomUUID } from 'node:crypto'
 import t from 'tap'
+import type { ClientSpec } from '../bench/shared/protocol.ts'
 
 const STEP_MS = 3_600_000
 const realNow = Date.now.bind(Date)
@@ -35,7 +36,7 @@ t.test('a raw session stamps the server\'s close on the wall clock, as deadlines
 
   const expMs = Date.now() + 1500
   const token = sign(secret, { sub: 'user-1', jti: randomUUID(), iat: Math.floor(Date.now() / 1000), exp: expMs / 1000 })
-  const spec = { dialect: 'plugin', port, controlPort: 0, route: 'hold', credential: 'subprotocol', origin: false, algorithm: 'HS256' } as const
+  const spec: ClientSpec = { dialect: 'wsauth', port, controlPort: 0, route: 'hold', credential: 'subprotocol', origin: false, algorithm: 'HS256' }
   const closed = await new Promise<{ code: number, at: number, wall: number }>((resolve, reject) => {
     const session = new Session(0, spec, upgradeRequest(spec, token), undefined, undefined, {
       ready: () => {},
