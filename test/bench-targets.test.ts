@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { bootstrapMedianInterval, isMet, MIN_ROUNDS_FOR_INTERVAL, seededRandom, seedOf } from '../bench/report/bootstrap.ts'
 import { evaluateTargets, roundsTarget, singleTarget } from '../bench/report/targets.ts'
-import type { ScenarioResult } from '../bench/report/types.ts'
+import { linesTable, readLines } from '../bench/report/lines-table.ts'
+import type { RunResults, ScenarioResult } from '../bench/report/types.ts'
 import { spread, type Spread } from '../bench/shared/stats.ts'
 
 const perRound = (values: number[]): Spread => spread(values) as Spread
@@ -109,4 +113,29 @@ t.test('evaluateTargets reads each ratio from the scenario that measures it', as
   t.match(byName.get('echo_cpu_per_message_vs_bare'), { value: 1.05, met: false }, 'upper end above 1.05')
   t.match(byName.get('handshake_eddsa_vs_floor'), { value: null, met: false, note: 'not measured in this run' })
   t.equal(targets.length, new Set(targets.map((target) => target.name)).size, 'one entry per target')
+})
+
+t.test('linesTable: one column per Node line, oldest first; a target a line did not run says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lines-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const target = (name: string, value: number, met: boolean, interval: [number, number] | null): RunResults['targets'][number] => ({
+    name,
+    description: name,
+    value,
+    target: '>= 0.97',
+    met,
+    interval: interval === null ? null : { low: interval[0], high: interval[1], level: 0.95, rounds: 9, resamples: 1000, seed: 1 }
+  })
+  const results = (version: string, targets: RunResults['targets']): string => JSON.stringify({ machine: { serverNode: { version, path: '' } }, targets })
+  writeFileSync(join(dir, 'latest-node24.json'), results('v24.1.0', [target('a', 0.98123, true, [0.971, 0.99])]))
+  writeFileSync(join(dir, 'latest.json'), results('v20.2.0', [target('a', 0.9, false, [0.85, 0.95]), target('b', 377, false, null)]))
+  writeFileSync(join(dir, 'latest.md'), 'not a result')
+  const lines = readLines(dir)
+  t.same(lines.map((l) => l.label), ['Node 20.2.0', 'Node 24.1.0'], 'ordered by major, the default line included')
+  t.equal(linesTable(lines), [
+    '| target | threshold | Node 20.2.0 | Node 24.1.0 |',
+    '| --- | --- | --- | --- |',
+    '| `a` | ≥ 0.97 | 0.900 (0.850–0.950) **missed** | 0.981 (0.971–0.990) met |',
+    '| `b` | ≥ 0.97 | 377 **missed** | not run |'
+  ].join('\n'))
 })
