@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import { createClock } from '@sinonjs/fake-timers'
 import { createSigner } from 'fast-jwt'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { WebSocket, type ClientOptions } from 'ws'
 import fastifyWsAuth, { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type AuthenticatedWebsocketHandler, type Clock, type WsAuthOptions, type WsAuthRouteOptions } from '../plugin/index.ts'
+export { freePort } from '../bench/orchestrator/ports.ts'
 
 export const SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 
@@ -208,17 +208,6 @@ export function connect (url: string, protocols?: string[], options?: ClientOpti
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A free loopback port, for a server that must know its port (its Origin) before it listens. */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const port = (server.address() as AddressInfo).port
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /**
  * A manual clock for the plugin's `clock` option: expiry and renewal timing are driven

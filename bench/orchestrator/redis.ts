@@ -1,9 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './ports.ts'
 import { SERVER_CPU, track, type Pinning } from './processes.ts'
+
+export { freePort }
 
 /** Debian's redis-server (`apt-get install redis-server`), unless REDIS_SERVER_PATH says otherwise. */
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? 'redis-server'
@@ -19,18 +21,6 @@ export interface RedisHandle {
   port: number
   pid: number
   stop (): Promise<void>
-}
-
-/** A TCP port nothing listens on right now, on 127.0.0.1: redis-server takes its port by number. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-  })
 }
 
 /**
