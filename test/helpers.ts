@@ -229,6 +229,17 @@ export function manualClock (start = Date.now()): { clock: Clock, tick: (ms: num
 }
 
 /** Resolves once `predicate` holds, polling on the event loop; fails after `ms`. */
+/** `promise`, or a rejection naming `what` after `ms`: a wait that hangs says which one it was. */
+export async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: nothing after ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export async function until (predicate: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
   const started = Date.now()
   while (!(await predicate())) {

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import type { Cluster, Redis } from 'ioredis'
 import { CloseCode, type ConnectionLimitPolicy } from '../../plugin/index.ts'
 import { redisStores } from '../../redis/index.ts'
-import { bearer, connect, nowSeconds, sign, startServer, until, type RunningServer, type TestClient } from '../helpers.ts'
+import { bearer, connect, nowSeconds, sign, startServer, until, within, type RunningServer, type TestClient } from '../helpers.ts'
 import { RedisCluster, clusterSkip } from './redis-cluster.ts'
 import { RedisServer, redisSkip } from './server.ts'
 
@@ -38,6 +38,9 @@ const onCluster = (cluster: RedisCluster): Backend => ({
   subscribers: async (_redis, channel) => [...(await cluster.subscribers(channel)).values()].reduce((a, b) => a + b, 0),
   killPubsub: async (redis) => { await Promise.all((redis as Cluster).nodes().map(async (node) => await node.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))) }
 })
+
+// Quiet, the file takes about 15 s; loaded by the whole suite on two cores it has taken 60.
+t.setTimeout(150_000)
 
 for (const deployment of ['standalone', 'cluster'] as const) {
   t.test(deployment === 'standalone' ? 'several instances sharing one Redis' : 'several instances sharing one Redis Cluster (3 masters, 3 replicas)',
@@ -231,34 +234,36 @@ for (const deployment of ['standalone', 'cluster'] as const) {
           failover.then(() => { failedOver = true }, () => { failedOver = true })
           // Revocations at a steady pace, from every instance in turn, until the failover is done
           // and a few more after it; a handshake beside each.
+          // Every wait below is bounded and named: the whole run failed once on tap's file
+          // timeout with no word of which wait hung (the full suite loading the machine).
           for (let i = 0; i < sessions.length; i++) {
             const session = sessions[i] as (typeof sessions)[number]
             const from = instances3[(i + 1) % 3] as Instance
             try {
-              await from.app.wsAuth.revoke({ sessionId: session.sid })
+              await within(from.app.wsAuth.revoke({ sessionId: session.sid }), 10_000, `revoke() ${i} during the failover`)
               accepted.push(session)
             } catch {
               rejected.push(session)
             }
             const probe = connect((instances3[i % 3] as Instance).url, bearer(sign({ sub: 'probe', sid: randomUUID() })))
             handshakes++
-            const outcome = await Promise.race([probe.frame('authenticated').then(() => 'open', () => 'refused'), probe.closed.then(() => 'refused')])
+            const outcome = await within(Promise.race([probe.frame('authenticated').then(() => 'open', () => 'refused'), probe.closed.then(() => 'refused')]), 10_000, `handshake ${i} during the failover`)
             if (outcome === 'refused') refusedHandshakes++
             probe.socket.terminate()
-            if (!failedOver && i > sessions.length - 6) await failover
+            if (!failedOver && i > sessions.length - 6) await within(failover, 20_000, 'the failover')
             else await new Promise((resolve) => setTimeout(resolve, 100))
           }
-          const newMaster = await failover
+          const newMaster = await within(failover, 20_000, 'the failover')
           t.comment(`failover ${masterPort} -> ${newMaster}: ${accepted.length} revocations accepted, ${rejected.length} rejected (retried after), ${refusedHandshakes}/${handshakes} handshakes refused meanwhile`)
           await until(async () => await backend.subscribers(a.redis, `${a.prefix}events`) === 3, 10_000)
             .catch(async (err: Error) => { throw new Error(`${err.message}: subscribers per node ${JSON.stringify([...(await nodes.subscribers(`${a.prefix}events`))])}`) })
           // What revoke() rejected is retried, as the README tells callers to.
-          for (const session of rejected) await session.on.app.wsAuth.revoke({ sessionId: session.sid })
+          for (const session of rejected) await within(session.on.app.wsAuth.revoke({ sessionId: session.sid }), 10_000, 'revoke() retried after the failover')
           let notEnforced = 0
           for (const session of accepted) {
             for (const instance of instances3) {
               const again = connect(instance.url, bearer(session.token))
-              const closed = await again.closed
+              const closed = await within(again.closed, 10_000, `the handshake of revoked session ${session.sid} on ${instance.url}`)
               if (closed.code !== CloseCode.CredentialRevoked) notEnforced++
             }
           }
@@ -267,9 +272,11 @@ for (const deployment of ['standalone', 'cluster'] as const) {
           const leftOpen = sessions.filter((s) => s.socket.socket.readyState !== s.socket.socket.CLOSED).length
           t.equal(leftOpen, 0, 'no socket of a revoked session is left open after recovery')
           const after = sign({ sub: 'after', sid: randomUUID() })
-          const fresh = await open(instances3[2] as Instance, after)
-          await a.app.wsAuth.revoke({ sessionId: JSON.parse(Buffer.from(after.split('.')[1] as string, 'base64url').toString()).sid })
-          t.equal((await fresh.closed).code, CloseCode.CredentialRevoked, 'a revocation after the failover reaches another instance through the channel')
+          const fresh = await within(open(instances3[2] as Instance, after), 10_000, 'a handshake after the failover')
+          await within(a.app.wsAuth.revoke({ sessionId: JSON.parse(Buffer.from(after.split('.')[1] as string, 'base64url').toString()).sid }), 10_000, 'revoke() after the failover')
+          const closed = await within(fresh.closed, 10_000, 'the close of a socket revoked through the channel after the failover')
+            .catch(async (err: Error) => { throw new Error(`${err.message}: subscribers per node ${JSON.stringify([...(await nodes.subscribers(`${a.prefix}events`))])}`) })
+          t.equal(closed.code, CloseCode.CredentialRevoked, 'a revocation after the failover reaches another instance through the channel')
         })
       }
     })
