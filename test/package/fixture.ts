@@ -80,8 +80,8 @@ export async function createApp (parent: string, name: string, tarball: string, 
   }
 }
 
-/** A strict tsconfig as a new app writes it, with `skipLibCheck: false` so our `.d.ts` are checked too. */
-export function tsconfig (resolution: 'node16' | 'bundler', files: string[], emit?: string): string {
+/** A strict tsconfig as a new app writes it, with `skipLibCheck: false` so our `.d.ts` are checked too; `check` false emits without checking (`noCheck`). */
+export function tsconfig (resolution: 'node16' | 'bundler', files: string[], emit?: string, check = true): string {
   return JSON.stringify({
     compilerOptions: {
       strict: true,
@@ -90,6 +90,7 @@ export function tsconfig (resolution: 'node16' | 'bundler', files: string[], emi
       moduleResolution: resolution,
       types: ['node'],
       skipLibCheck: false,
+      ...(check ? {} : { noCheck: true }),
       ...(emit === undefined ? { noEmit: true } : { outDir: emit, rootDir: '.' })
     },
     files
