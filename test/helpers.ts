@@ -228,7 +228,6 @@ export function manualClock (start = Date.now()): { clock: Clock, tick: (ms: num
   }
 }
 
-/** Resolves once `predicate` holds, polling on the event loop; fails after `ms`. */
 /** `promise`, or a rejection naming `what` after `ms`: a wait that hangs says which one it was. */
 export async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -240,6 +239,7 @@ export async function within<T> (promise: Promise<T>, ms: number, what: string):
   }
 }
 
+/** Resolves once `predicate` holds, polling on the event loop; fails after `ms`. */
 export async function until (predicate: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
   const started = Date.now()
   while (!(await predicate())) {

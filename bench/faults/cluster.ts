@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { onExit } from 'signal-exit'
-import { REDIS_SERVER, freePort, redisServerReady } from '../orchestrator/redis.ts'
+import { freePort } from '../orchestrator/ports.ts'
+import { REDIS_SERVER, redisServerReady } from '../orchestrator/redis.ts'
 
 const children = new Set<ChildProcess>()
 // A run stopped by a signal or a test timeout takes its children with it.

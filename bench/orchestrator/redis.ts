@@ -5,8 +5,6 @@ import { join } from 'node:path'
 import { freePort } from './ports.ts'
 import { SERVER_CPU, track, type Pinning } from './processes.ts'
 
-export { freePort }
-
 /** Debian's redis-server (`apt-get install redis-server`), unless REDIS_SERVER_PATH says otherwise. */
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? 'redis-server'
 

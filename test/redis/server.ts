@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis, type RedisOptions } from 'ioredis'
 import { onExit } from 'signal-exit'
-import { REDIS_SERVER, freePort, redisServerReady, redisServerVersion } from '../../bench/orchestrator/redis.ts'
+import { freePort } from '../../bench/orchestrator/ports.ts'
+import { REDIS_SERVER, redisServerReady, redisServerVersion } from '../../bench/orchestrator/redis.ts'
 
 // The benchmark starts its redis-server the same way: one place finds, probes and waits for it.
 const installed = redisServerVersion() !== undefined
