@@ -2,6 +2,7 @@ import { fastifyCookie } from '@fastify/cookie'
 import { createVerifier } from 'fast-jwt'
 import type { Clock } from '../plugin/clock.ts'
 import { CookieCredential } from '../plugin/credential.ts'
+import { ClosingReads } from '../plugin/closing-reads.ts'
 import { DeadlineQueue } from '../plugin/deadlines.ts'
 import { credentialMissing, type HandshakeContext } from '../plugin/handshake.ts'
 import { WsAuthMetrics } from '../plugin/metrics.ts'
@@ -43,6 +44,7 @@ export function handshakeContext (refusal: RefusalMode): HandshakeContext {
     clock: fixedClock,
     registry,
     deadlines: new DeadlineQueue(fixedClock),
+    closingReads: new ClosingReads(),
     renewBeforeMs: config.renewBeforeMs,
     maxRenewalFailures: config.maxRenewalFailures,
     closeTimeoutMs: config.closeTimeoutMs,

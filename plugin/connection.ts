@@ -7,6 +7,7 @@ import {
   type ErrorCode, type ErrorDefinition, type RenewFrame
 } from '../protocol/index.ts'
 import { admit, type AdmissionContext } from './admission.ts'
+import type { ClosingReads } from './closing-reads.ts'
 import type { Verdict } from './authorize.ts'
 import { DeadlineQueue, kDue, kDueAt, kQueueIndex, type Scheduled } from './deadlines.ts'
 import { isErrorDefinition, type CredentialSource } from './credential.ts'
@@ -26,6 +27,8 @@ import type { TokenVerifier, Verification, VerifiedCredential } from './verifier
 export interface ConnectionContext extends AdmissionContext {
   /** Renewal requests and deadlines of every connection, behind one timer. */
   readonly deadlines: DeadlineQueue
+  /** Reading of the sockets the deadline queue closes, held until its burst is over. */
+  readonly closingReads: ClosingReads
   readonly verifier: TokenVerifier
   readonly renewBeforeMs: number
   readonly maxRenewalFailures: number
@@ -308,7 +311,7 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   [kDue] (now: number): void {
     if (this.#state !== OPEN) return
     if (this.#renewRequiredSent) {
-      this.#expire()
+      if (this.#expire()) this.#context.closingReads.hold(this.#request.raw.socket)
       return
     }
     this.#sendRenewRequired(now)
@@ -322,12 +325,13 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
     if (this.#logs('debug')) this.#log('debug', 'renew_required', { expiresAt }, 'renewal requested')
   }
 
-  #expire (): void {
+  /** Closes the connection because its credential expired; false if it was closing already. */
+  #expire (): boolean {
     const lateMs = this.#context.clock.now() - this.#credential.deadline
-    if (this.#closeWith(ERRORS.credential_expired)) {
-      this.#log('info', 'expired', { lateMs }, 'websocket credential expired; closing')
-      this.#context.metrics.expired(this.id, this.subject, lateMs)
-    }
+    if (!this.#closeWith(ERRORS.credential_expired)) return false
+    this.#log('info', 'expired', { lateMs }, 'websocket credential expired; closing')
+    this.#context.metrics.expired(this.id, this.subject, lateMs)
+    return true
   }
 
   #renew (frame: RenewFrame, receivedAt: number): void {

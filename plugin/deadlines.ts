@@ -40,8 +40,12 @@ export class DeadlineQueue {
   #timerAt = Number.POSITIVE_INFINITY
   #stopped = false
 
-  constructor (clock: Clock) {
+  readonly #onSettled: (() => void) | undefined
+
+  /** `onSettled` runs after a turn that left nothing due (the end of a burst), and on stop. */
+  constructor (clock: Clock, onSettled?: () => void) {
     this.#clock = clock
+    this.#onSettled = onSettled
   }
 
   get size (): number {
@@ -77,6 +81,7 @@ export class DeadlineQueue {
   stop (): void {
     this.#stopped = true
     this.#disarm()
+    this.#onSettled?.()
   }
 
   #fire = (): void => {
@@ -94,6 +99,7 @@ export class DeadlineQueue {
     // I/O that waited behind this one.
     const next = heap[0]
     if (next !== undefined && next[kDueAt] < this.#timerAt) this.#arm(next[kDueAt])
+    if (next === undefined || next[kDueAt] > now) this.#onSettled?.()
   }
 
   #arm (at: number): void {

@@ -14,6 +14,7 @@ import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { ERRORS, SUBPROTOCOL, type ErrorCode } from '../protocol/index.ts'
 import { systemClock } from './clock.ts'
+import { ClosingReads } from './closing-reads.ts'
 import { AuthenticatedConnection } from './connection.ts'
 import { CookieCredential, type CookieParser } from './credential.ts'
 import { couldCarryCredential } from './credential-shape.ts'
@@ -236,7 +237,8 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
   })
 
   const registry = new ConnectionRegistry<AuthenticatedConnection>()
-  const deadlines = new DeadlineQueue(clock)
+  const closingReads = new ClosingReads()
+  const deadlines = new DeadlineQueue(clock, () => { closingReads.release() })
   const metrics = new WsAuthMetrics(() => registry.size)
   // Remembered long enough to cover any handshake: its async checks, then the upgrade.
   const revocations = new RevocationTracker(config.revocationStore, clock, config.handshakeTimeoutMs + 60_000)
@@ -252,6 +254,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     clock,
     registry,
     deadlines,
+    closingReads,
     renewBeforeMs: config.renewBeforeMs,
     maxRenewalFailures: config.maxRenewalFailures,
     closeTimeoutMs: config.closeTimeoutMs,

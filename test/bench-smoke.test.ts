@@ -86,6 +86,13 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
     t.match(variant.metrics, { pacedClosed: revocation?.metrics.matching, pacedVisitedPerRevocation: revocation?.metrics.matching / revocation?.metrics.revocations }, `${String(variant.id)}: the paced pass closed its matching connections and examined no others`)
   }
   t.match(byId.get('expiry-burst')?.variants[0]?.metrics, { closedWith4440: byId.get('expiry-burst')?.metrics.connections, closedEarly: 0 }, 'every burst connection closed with 4440, none early')
+  const burst = byId.get('expiry-burst')
+  t.match(burst?.variants[0]?.metrics, { serverLateP99Ms: Number }, 'the server\'s own view of the burst\'s lateness (the expired event\'s lateMs)')
+  const floor = burst?.variants.find((v: { id: string }) => v.id === 'bare-close-burst')
+  // One second's share of the deadlines: smoke spreads 50 over 1 s, so all 50.
+  t.match(floor?.metrics, { closedWith4440: Math.round(burst?.metrics.connections * 1000 / burst?.metrics.spreadMs), sendLoopMs: Number }, 'the floor: bare closed one burst with 4440 in one loop')
+  t.type(floor?.latencyMs?.p99, 'number', 'the floor\'s lateness is measured')
+  t.type(results.targets.find((target: { name: string }) => target.name === 'expiry_burst_late_p99_vs_floor')?.value, 'number', 'the burst is judged against its floor')
 
   t.ok(results.targets.length >= 16, 'one entry per target')
   for (const target of results.targets as Array<Record<string, unknown>>) {

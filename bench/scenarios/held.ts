@@ -1,5 +1,10 @@
+import { ERRORS } from '../../protocol/index.ts'
+// The very frame the plugin sends before an expiry close, so the floor writes the same bytes.
+import { authErrorFrame } from '../../plugin/socket-io.ts'
+import type { CloseBurstResult } from '../server/close-burst.ts'
 import { control } from '../shared/control-client.ts'
-import { mergeHistograms, summarize } from '../shared/histogram.ts'
+import { controlCommand } from '../shared/control-command.ts'
+import { mergeHistograms, summarize, type LatencySummary } from '../shared/histogram.ts'
 import type { ExpiryJob, LoopDelaySample, Measurement, MemorySample, StormJob, TargetName } from '../shared/protocol.ts'
 import { median, round, spread } from '../shared/stats.ts'
 import { sleep } from '../generator/window.ts'
@@ -134,13 +139,50 @@ async function runExpiry (scenario: Scenario, context: ScenarioContext, expiry: 
     context.progress.line(`${opened.opened} connections held; deadlines from ${leadSeconds.toFixed(1)} s to ${(leadSeconds + expiry.spreadMs / 1000).toFixed(1)} s after the first token was signed`)
     const timeoutMs = leadSeconds * 1000 + expiry.spreadMs + 15_000
     await control.loopDelay(server.controlPort, true)
+    await controlCommand(server.controlPort, 'expiry-lateness')
     const m = await context.generator.run<Measurement>({ kind: 'expiry', pool, timeoutMs } satisfies ExpiryJob, timeoutMs + 60_000)
     const delay = await control.loopDelay(server.controlPort, true)
+    const serverLate = await controlCommand<LatencySummary | null>(server.controlPort, 'expiry-lateness')
     const variant = variantOf('plugin-hs256', `plugin, HS256, ${expiry.connections} expiring connections${wholeSeconds ? ', whole-second exp' : ''}`, 'plugin-hs256', [m])
-    variant.metrics = { held: m.extra.held ?? null, closedWith4440: m.extra.closed ?? null, closedEarly: m.extra.early ?? null, ...loopDelayMetrics([delay]) }
+    variant.metrics = { held: m.extra.held ?? null, closedWith4440: m.extra.closed ?? null, closedEarly: m.extra.early ?? null, serverLateP50Ms: serverLate?.p50 ?? null, serverLateP99Ms: serverLate?.p99 ?? null, serverLateMaxMs: serverLate?.max ?? null, ...loopDelayMetrics([delay]) }
     const s = variant.latencyMs
-    context.progress.line(`closed ${m.extra.closed} of ${m.extra.held} with 4440; late by p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors; ${delayText(delay)}`)
-    return { ...base(scenario, context, started), variants: [variant], metrics: { connections: expiry.connections, spreadMs: expiry.spreadMs } }
+    context.progress.line(`closed ${m.extra.closed} of ${m.extra.held} with 4440; late by p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms (the server's decision: p50 ${serverLate?.p50 ?? '—'}, p99 ${serverLate?.p99 ?? '—'}, max ${serverLate?.max ?? '—'} ms); ${m.errors} errors; ${delayText(delay)}`)
+    const variants = [variant]
+    if (wholeSeconds) variants.push(await runCloseBurstFloor(context, Math.round(expiry.connections * 1000 / expiry.spreadMs)))
+    return { ...base(scenario, context, started), variants, metrics: { connections: expiry.connections, spreadMs: expiry.spreadMs } }
+  } finally {
+    await closePool(context, pool)
+  }
+}
+
+// Far enough ahead that the command's round trip and the generator's start have happened.
+const FLOOR_LEAD_MS = 1500
+
+/**
+ * The floor of an expiry burst: bare @fastify/websocket holding one burst's worth of
+ * connections (as many as share one whole-second deadline in the plugin's run) and closing
+ * them all at one instant in a single synchronous loop (server/close-burst.ts). Its lateness
+ * is what ws needs to close that crowd on this machine; the plugin's is judged against it.
+ */
+async function runCloseBurstFloor (context: ScenarioContext, burst: number): Promise<VariantResult> {
+  const pool = 'close-burst-floor'
+  const server = await context.servers.get('bare')
+  await openPool(context, pool, clientSpec(server, 'hold'), burst)
+  try {
+    const at = Date.now() + FLOOR_LEAD_MS
+    const timeoutMs = FLOOR_LEAD_MS + 15_000
+    const frame = JSON.stringify(authErrorFrame(ERRORS.credential_expired, true))
+    await control.loopDelay(server.controlPort, true)
+    const [m, burstResult] = await Promise.all([
+      context.generator.run<Measurement>({ kind: 'expiry', pool, timeoutMs, deadlineAt: at } satisfies ExpiryJob, timeoutMs + 60_000),
+      controlCommand<CloseBurstResult>(server.controlPort, 'close-burst', { at, code: ERRORS.credential_expired.closeCode, reason: ERRORS.credential_expired.code, frame }, timeoutMs + 30_000)
+    ])
+    const delay = await control.loopDelay(server.controlPort, true)
+    const variant = variantOf('bare-close-burst', `bare @fastify/websocket closing ${burst} connections at one instant in one loop (the floor)`, 'bare', [m])
+    variant.metrics = { held: m.extra.held ?? null, closedWith4440: m.extra.closed ?? null, sendLoopMs: burstResult.loopMs, ...loopDelayMetrics([delay]) }
+    const s = variant.latencyMs
+    context.progress.line(`floor: bare closed ${burstResult.closed} at once in a ${burstResult.loopMs} ms loop; late by p50 ${s?.p50 ?? '—'} ms, p99 ${s?.p99 ?? '—'} ms, max ${s?.max ?? '—'} ms; ${m.errors} errors; ${delayText(delay)}`)
+    return variant
   } finally {
     await closePool(context, pool)
   }

@@ -2,6 +2,7 @@ import fastifyJwt from '@fastify/jwt'
 import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL } from '../../protocol/version.ts'
+import { closeBurst } from './close-burst.ts'
 import { fastifyTarget } from './fastify-target.ts'
 import { registerRoutes } from './routes.ts'
 import type { BenchKeys } from '../shared/protocol.ts'
@@ -17,7 +18,14 @@ export async function startBare (): Promise<RunningTarget> {
   await registerWebsocket(app)
   registerRoutes(app, false)
   await app.listen({ host: '127.0.0.1', port: 0 })
-  return fastifyTarget(app)
+  return {
+    ...fastifyTarget(app),
+    async command (name, body) {
+      if (name !== 'close-burst') throw new Error(`unknown command ${name}`)
+      const { at, code, reason, frame } = body as { at: number, code: number, reason: string, frame: string }
+      return await closeBurst(app, at, code, reason, frame)
+    }
+  }
 }
 
 /**

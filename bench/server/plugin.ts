@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import type { WsAuthOptions } from '../../plugin/index.ts'
 import { BENCH_ORIGIN, COOKIE_NAME, JWKS_AUDIENCE, JWKS_ISSUER, type BenchKeys, type TargetName } from '../shared/protocol.ts'
+import { ExpiryLateness } from './expiry-lateness.ts'
 import { fastifyTarget } from './fastify-target.ts'
 import { startJwksServer } from './jwks.ts'
 import { revokeTokenIds } from './revocations.ts'
@@ -54,12 +55,14 @@ export async function startPlugin (target: TargetName, keys: BenchKeys, buildDir
   const app = Fastify({ logger: false })
   const jwks = target.startsWith('plugin-jwks-') ? await startJwksServer(keys) : undefined
   if (jwks !== undefined) app.addHook('onClose', async () => { jwks.server.close() })
+  const lateness = new ExpiryLateness()
   await app.register(fastifyWsAuth, pluginOptions(target, keys, jwks?.url))
   registerRoutes(app, true)
   await app.listen({ host: '127.0.0.1', port: 0 })
   return {
     ...fastifyTarget(app),
     async command (name, body) {
+      if (name === 'expiry-lateness') return lateness.take()
       if (name !== 'revoke-token-ids') throw new Error(`unknown command ${name}`)
       const { count, matching, intervalMs } = body as { count: number, matching: number, intervalMs?: number }
       return await revokeTokenIds(app, count, matching, intervalMs)

@@ -181,6 +181,8 @@ export interface ExpiryJob {
   kind: 'expiry'
   pool: string
   timeoutMs: number
+  /** One deadline for every connection of the pool (ms since epoch) instead of each token's own: the bare close-burst floor. */
+  deadlineAt?: number
 }
 
 export interface HttpJob {

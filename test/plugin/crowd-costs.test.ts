@@ -93,19 +93,51 @@ t.test('a burst of due entries is handled in slices, one timer turn each, and ev
   let now = 1_000
   const timers: Array<() => void> = []
   const clock: Clock = { now: () => now, setTimeout: (callback) => { timers.push(callback); return callback }, clearTimeout: (handle) => { timers.splice(timers.indexOf(handle as () => void), 1) } }
-  const queue = new DeadlineQueue(clock)
+  const settledAfter: number[] = []
+  let turn = 0
+  const queue = new DeadlineQueue(clock, () => { settledAfter.push(turn) })
   const entries = Array.from({ length: 3 * SLICE + 10 }, () => new Entry())
   for (const entry of entries) queue.schedule(entry, 2_000)
   now = 2_000
   const perTurn: number[] = []
   while (timers.length > 0) {
     const before = entries.filter((e) => e.fired > 0).length
+    turn++
     ;(timers.shift() as () => void)()
     perTurn.push(entries.filter((e) => e.fired > 0).length - before)
   }
   t.same(perTurn, [SLICE, SLICE, SLICE, 10], 'at most SLICE entries per turn')
   t.ok(entries.every((e) => e.fired === 1), 'every entry fired exactly once')
   t.equal(queue.size, 0)
+  t.same(settledAfter, [4], 'the burst is settled once, after the turn that left nothing due')
+  queue.stop()
+  t.same(settledAfter, [4, 4], 'and again when the queue stops')
+})
+
+t.test('the peers\' answers to a burst\'s close frames are read once the burst\'s last close frame is out', async (t) => {
+  const time = manualClock()
+  // A close timeout far past the test: a socket whose reads were never resumed would not close.
+  const s = await startServer(t, { plugin: { ...CROWD, clock: time.clock, closeTimeout: 600_000 } })
+  const n = SLICE + 44
+  const exp = (time.now() + 60_000) / 1000
+  const clients = await crowd(s, n, () => ({ exp }))
+  const closing = (): number => [...s.app.websocketServer.clients].filter((ws) => ws.readyState === ws.CLOSING).length
+  time.tick(60_000)
+  t.equal(closing(), SLICE, 'the first turn sent one slice its close frames')
+  // Every client of the first slice answers with its own close frame; a few turns later those
+  // frames are in the server's socket buffers, and read at once unless reading is held.
+  await until(() => clients.filter((c) => c.socket.readyState === c.socket.CLOSING).length === SLICE)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(closing(), SLICE, 'their answers wait while the burst still has close frames to send')
+  for (let turn = 0; turn < 10 && registryOf(s).size > 0; turn++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    time.tick(1)
+  }
+  t.equal(registryOf(s).size, 0, 'the next turn closed the rest')
+  const closes = await Promise.all(clients.map(async (c) => await c.closed))
+  t.equal(closes.filter((c) => c.code === CloseCode.CredentialExpired).length, n, 'every one closed as expired')
+  await until(() => s.app.websocketServer.clients.size === 0)
+  t.equal(s.app.wsAuth.metrics().expired, n)
 })
 
 t.test('connections expiring in the same millisecond, more than a slice of them, all close with 4440', async (t) => {

@@ -31,7 +31,7 @@ export async function runExpiry (job: ExpiryJob, context: GeneratorContext): Pro
       errors.add(`closed with ${code} instead of 4440`)
       continue
     }
-    const late = session.closingAt - (pool.deadlines[session.index] as number)
+    const late = session.closingAt - (job.deadlineAt ?? pool.deadlines[session.index] as number)
     if (late < 0) {
       early++
       errors.add(`closed ${(-late).toFixed(1)} ms before its deadline`)
