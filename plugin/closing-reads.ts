@@ -1,4 +1,12 @@
 import type { Socket } from 'node:net'
+import { TurnSlices } from './turn-slices.ts'
+
+/**
+ * Sockets resumed per turn of the loop once a burst is over: resumed all at once, a burst's
+ * answers would be read in one poll phase (thousands of closes' worth of work, hundreds of
+ * ms), the very stall the slicing avoids.
+ */
+export const RESUME_SLICE = 32
 
 /**
  * Holds back reading from sockets that the plugin has just closed, while a burst of expiries
@@ -15,22 +23,14 @@ import type { Socket } from 'node:net'
  * a socket never released would still be destroyed by the close timeout (socket-io.ts).
  * Hand-written: neither ws nor Node orders reads across sockets.
  */
-/**
- * Sockets resumed per turn of the loop once a burst is over: resumed all at once, a burst's
- * answers would be read in one poll phase (thousands of closes' worth of work, hundreds of
- * ms), the very stall the slicing avoids.
- */
-export const RESUME_SLICE = 32
-
 export class ClosingReads {
   #held: Socket[] = []
-  /** Released sockets not yet resumed, oldest first; a later burst's holds stay in #held. */
-  #releasing: Socket[] = []
-  #next = 0
+  /** Released sockets not yet resumed; a later burst's holds stay in #held until its own release. */
+  readonly #resuming = new TurnSlices<Socket>(RESUME_SLICE, (socket) => { socket.resume() })
 
   /** Sockets held or waiting to be resumed. */
   get size (): number {
-    return this.#held.length + this.#releasing.length - this.#next
+    return this.#held.length + this.#resuming.pending
   }
 
   /** Stops reading `socket` until {@link release}; a socket paused by ws (backpressure) is left to ws. */
@@ -43,26 +43,8 @@ export class ClosingReads {
   /** Resumes every held socket, {@link RESUME_SLICE} per turn of the loop. */
   release (): void {
     if (this.#held.length === 0) return
-    const idle = this.#next >= this.#releasing.length
-    if (idle) {
-      this.#releasing = this.#held
-      this.#next = 0
-    } else {
-      for (const socket of this.#held) this.#releasing.push(socket)
-    }
+    const held = this.#held
     this.#held = []
-    if (idle) this.#resumeSlice()
-  }
-
-  #resumeSlice = (): void => {
-    const releasing = this.#releasing
-    const end = Math.min(releasing.length, this.#next + RESUME_SLICE)
-    for (; this.#next < end; this.#next++) (releasing[this.#next] as Socket).resume()
-    if (this.#next < releasing.length) {
-      setImmediate(this.#resumeSlice)
-    } else {
-      this.#releasing = []
-      this.#next = 0
-    }
+    this.#resuming.add(held)
   }
 }

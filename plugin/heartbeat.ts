@@ -1,3 +1,5 @@
+import { TurnSlices } from './turn-slices.ts'
+
 /** Something that can be pinged, and closes itself when a ping goes unanswered. */
 export interface Beating {
   heartbeat (): void
@@ -19,35 +21,19 @@ export const HEARTBEAT_SLICE = 100
  */
 export class Heartbeat {
   readonly #timer: NodeJS.Timeout
-  #pending: Beating[] = []
-  #next = 0
+  readonly #pinging = new TurnSlices<Beating>(HEARTBEAT_SLICE, (connection) => { connection.heartbeat() })
 
   constructor (intervalMs: number, connections: () => Iterable<Beating>) {
     this.#timer = setInterval(() => {
-      if (this.#next < this.#pending.length) return
-      // Copied first: a heartbeat may close a connection, which leaves the registry.
-      this.#pending = [...connections()]
-      this.#next = 0
-      this.#beat()
+      if (this.#pinging.pending > 0) return
+      // Copied first (TurnSlices.add): a heartbeat may close a connection, which leaves the registry.
+      this.#pinging.add(connections())
     }, intervalMs)
     this.#timer.unref()
   }
 
-  #beat = (): void => {
-    const pending = this.#pending
-    const end = Math.min(pending.length, this.#next + HEARTBEAT_SLICE)
-    while (this.#next < end) (pending[this.#next++] as Beating).heartbeat()
-    if (this.#next < pending.length) {
-      setImmediate(this.#beat).unref()
-    } else {
-      this.#pending = []
-      this.#next = 0
-    }
-  }
-
   stop (): void {
     clearInterval(this.#timer)
-    this.#pending = []
-    this.#next = 0
+    this.#pinging.clear()
   }
 }
