@@ -26,6 +26,7 @@ import { registeredLimiter, storeLimiter, type CreatedRateLimit, type HandshakeL
 import { DeadlineQueue } from './deadlines.ts'
 import { HeadersDeadline } from './headers-deadline.ts'
 import { Heartbeat } from './heartbeat.ts'
+import { Resync } from './resync.ts'
 import { JwksKeySource } from './jwks.ts'
 import { HookedWebSocket } from './socket-hooks.ts'
 import { WsAuthMetrics, type MetricsSnapshot } from './metrics.ts'
@@ -155,7 +156,6 @@ declare module 'fastify' {
 }
 
 const JWT_NAMESPACE = 'wsAuth'
-const RESYNC_BATCH = 256
 const SHUTDOWN_SLICE = 500
 
 function selectsProtocol (protocols: Set<string>): string | false {
@@ -323,34 +323,25 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     }
     return closed
   }
-  /**
-   * After the store's channel was down: asks the store about every live connection, so a
-   * revocation published meanwhile still closes its sockets. Bounded concurrency keeps a
-   * large instance from flooding the store.
-   */
-  const resync = async (): Promise<void> => {
-    const live = [...registry.values()]
-    let revoked = 0
-    for (let i = 0; i < live.length; i += RESYNC_BATCH) {
-      // A store that answers synchronously (or from a cache) settles every batch within one
-      // turn of microtasks: yield to the loop between batches so I/O is not held behind them.
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve))
-      const answers = await Promise.all(live.slice(i, i + RESYNC_BATCH).map(async (connection) =>
-        [connection, await revocations.check(connection.revocationQuery())] as const))
-      for (const [connection, answer] of answers) {
-        if (answer === ERRORS.revocation_unavailable) return
-        if (answer === ERRORS.credential_revoked && connection.revoke()) revoked++
-      }
-    }
-    fastify.log.info({ event: 'ws_auth.resynced', connections: live.length, revoked }, 'live connections re-checked against the revocation store')
-  }
+  const resync = new Resync({
+    connections: () => registry.values(),
+    check: (query) => revocations.check(query),
+    clock,
+    done (connections, revoked) {
+      fastify.log.info({ event: 'ws_auth.resynced', connections, revoked }, 'live connections re-checked against the revocation store')
+    },
+    deferred (retryInMs, attempt) {
+      fastify.log.warn({ event: 'ws_auth.resync_deferred', retryInMs, attempt }, 'the revocation store could not answer the re-check of live connections; retrying')
+    },
+    failed: failed('ws_auth.resync_failed', 'the re-check of live connections failed; retrying')
+  })
   const unsubscribe = config.revocationStore.subscribe?.({
     revoked (revocation) { applyRevocation(revocation) },
     command (command) {
       if (command.type === 'close') closeLocal(command.selector, command.code, command.message)
       else renewLocal(command.selector, command.token).catch(failed('ws_auth.remote_renew_failed', 'a renewal asked by another instance failed'))
     },
-    resync () { resync().catch(failed('ws_auth.resync_failed', 'the re-check of live connections failed')) }
+    resync () { resync.request() }
   })
   const heartbeat = config.heartbeatIntervalMs > 0 ? new Heartbeat(config.heartbeatIntervalMs, () => registry.values()) : undefined
 
@@ -455,6 +446,7 @@ const plugin: FastifyPluginAsync<WsAuthOptions> = async function fastifyWsAuth (
     heartbeat?.stop()
     deadlines.stop()
     unsubscribe?.()
+    resync.stop()
     await config.connectionCounter?.close?.()
     await config.revocationStore.close?.()
   })

@@ -41,7 +41,8 @@ export interface StoreListener {
   command (command: ClusterCommand): void
   /**
    * Revocations may have been missed (the store's channel was down): re-check every live
-   * connection against the store.
+   * connection against the store. Call it once the channel is back; if `isRevoked` cannot
+   * answer yet, the plugin retries the re-check with backoff until it can.
    */
   resync (): void
 }

@@ -174,6 +174,26 @@ for (const deployment of ['standalone', 'cluster'] as const) {
 
       // Standalone only: on a Cluster a node's loss is a failover, tested below.
       if (backend.server !== undefined) {
+        t.test('the channel back before the store answers: the re-check waits for the store, then closes what was revoked meanwhile', async (t) => {
+          // B's channel comes back 800 ms after the kill, while B's command connection is
+          // still down: the store cannot answer the re-check then (the fault suite's
+          // redis-sigkill-always caught the re-check giving up there, leaving a revoked socket open).
+          const [a, b] = await instances(t, 2, { retryMs: [50, 800] }) as [Instance, Instance]
+          const sid = randomUUID()
+          const onB = await open(b, sign({ sub: 'hana', sid }))
+          const commands = b.redis as Redis
+          commands.disconnect()
+          await backend.killPubsub(a.redis)
+          await a.app.wsAuth.revoke({ sessionId: sid })
+          await until(() => b.logLines.some((line) => line.includes('"event":"ws_auth.resync_deferred"')), 5000)
+          t.pass('the re-check was deferred while the store could not answer')
+          t.equal(onB.socket.readyState, onB.socket.OPEN, 'not closed yet: nothing has said it is revoked')
+          t.notOk(b.logLines.some((line) => line.includes('"event":"ws_auth.resynced"')), 'and no pass claimed to be complete')
+          await commands.connect()
+          t.equal((await onB.closed).code, CloseCode.CredentialRevoked, 'closed once the store answered')
+          t.ok(b.logLines.some((line) => line.includes('"event":"ws_auth.resynced"') && line.includes('"revoked":1')), 'by the retried re-check')
+        })
+
         t.test('Redis stopped and restarted: live sockets keep going, handshakes fail closed, nothing is lost', async (t) => {
           const server = backend.server as RedisServer
           const [a, b] = await instances(t, 2) as [Instance, Instance]
