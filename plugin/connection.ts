@@ -19,7 +19,7 @@ import type { ConnectionRegistry } from './registry.ts'
 import { revocationMatches, type Revocation, type RevocationQuery } from './revocation.ts'
 import { queryOf } from './revocation-tracker.ts'
 import { hook, type SocketHooks, kAfterSend, kBeforeSend, kClosed, kMessage, kPong } from './socket-hooks.ts'
-import { authErrorFrame, closeSocket, closeWithError, encodeAuthenticated, sendEncodedFrame, sendFrame } from './socket-io.ts'
+import { authErrorFrame, encodeAuthenticated, encodeClosingAuthError, sendEncodedFrame, sendFrame } from './socket-io.ts'
 import { TokenBucket, type RateLimit } from './token-bucket.ts'
 import type { TokenVerifier, Verification, VerifiedCredential } from './verifier.ts'
 
@@ -200,10 +200,8 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   /** Server shutdown: 1001 Going Away tells the client to reconnect (to another instance). */
   shutdown (): void {
     if (this.#state !== OPEN) return
-    this.#state = CLOSING
-    this.#context.deadlines.cancel(this)
-    this.#context.registry.remove(this)
-    closeSocket(this.#socket, 1001, 'server_shutdown', this.#context.closeTimeoutMs, this.#context.clock)
+    this.#startClosing()
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.close(1001, 'server_shutdown')
   }
 
   /** Wires the connection to its socket, sends `authenticated` and arms the deadline. */
@@ -309,6 +307,11 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
 
   /** @internal The deadline queue: the renewal request or the deadline has come. */
   [kDue] (now: number): void {
+    if (this.#state === CLOSING) {
+      // The close timeout: the peer did not complete the closing handshake in time.
+      this.#socket.terminate()
+      return
+    }
     if (this.#state !== OPEN) return
     if (this.#renewRequiredSent) {
       if (this.#expire()) this.#context.closingReads.hold(this.#request.raw.socket)
@@ -439,11 +442,29 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
 
   #closeWith (error: ErrorDefinition, message?: string): boolean {
     if (this.#state !== OPEN) return false
-    this.#state = CLOSING
-    this.#context.deadlines.cancel(this)
-    this.#context.registry.remove(this)
-    closeWithError(this.#socket, error, this.#context.closeTimeoutMs, this.#context.clock, message)
+    this.#startClosing()
+    const socket = this.#socket
+    if (socket.readyState !== WebSocket.OPEN) return true
+    // `auth_error` and the close frame in one write (ws corks each frame on its own, so
+    // apart they are two system calls): half the writes of a burst of expiries.
+    const stream = this.#request.raw.socket
+    stream.cork()
+    sendEncodedFrame(socket, encodeClosingAuthError(error, message))
+    socket.close(error.closeCode, error.code)
+    stream.uncork()
     return true
+  }
+
+  /**
+   * Leaves OPEN: out of the registry, and in the deadline queue until the close timeout,
+   * after which a peer that has not completed the closing handshake is cut off ([kDue]).
+   * The queue rather than a timer and a 'close' listener per socket: a burst of expiries
+   * would arm thousands of each; #onSocketClose takes the entry out.
+   */
+  #startClosing (): void {
+    this.#state = CLOSING
+    this.#context.registry.remove(this)
+    this.#context.deadlines.schedule(this, this.#context.clock.now() + this.#context.closeTimeoutMs)
   }
 
   #onSocketClose (code: number): void {

@@ -44,8 +44,23 @@ export function closeSocket (socket: WebSocket, code: number, reason: string, ti
   socket.once('close', () => { clock.clearTimeout(handle) })
 }
 
+// Closing `auth_error` texts with the default message, one per error definition: a burst of
+// expiries sends thousands of the same text.
+const closingTexts = new WeakMap<ErrorDefinition, string>()
+
+/** `auth_error` with `closing: true`, as JSON text. */
+export function encodeClosingAuthError (error: ErrorDefinition, message: string = error.message): string {
+  if (message !== error.message) return JSON.stringify(authErrorFrame(error, true, message))
+  let text = closingTexts.get(error)
+  if (text === undefined) {
+    text = JSON.stringify(authErrorFrame(error, true))
+    closingTexts.set(error, text)
+  }
+  return text
+}
+
 /** Sends `auth_error` with `closing: true`, then closes with the error's close code. */
 export function closeWithError (socket: WebSocket, error: ErrorDefinition, timeoutMs: number, clock: Clock, message?: string): void {
-  sendFrame(socket, authErrorFrame(error, true, message))
+  sendEncodedFrame(socket, encodeClosingAuthError(error, message))
   closeSocket(socket, error.closeCode, error.code, timeoutMs, clock)
 }

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import type { WebSocket } from 'ws'
 import { CloseCode, ERRORS, type ErrorCode } from '../../protocol/index.ts'
-import { bearer, connect, manualClock, sign, startServer, type TestClient } from '../helpers.ts'
+import { bearer, connect, delay, manualClock, sign, startServer, until, type TestClient } from '../helpers.ts'
 
 const S = 1000
 
@@ -312,4 +312,32 @@ t.test('server-side renewal (as cookie mode uses it): fastify.wsAuth.renew', asy
   t.same([...(await s.app.wsAuth.renew({ sessionId: 'nobody' }, s.token())).keys()], [], 'no connection: an empty result')
   live.close()
   other.close()
+})
+
+t.test('a peer that never answers the close frame is cut off closeTimeout after the close, on the plugin\'s clock', async (t) => {
+  const time = manualClock()
+  const s = await startServer(t, { plugin: { clock: time.clock, closeTimeout: 3 * S } })
+  const serverSockets = (): WebSocket[] => [...s.app.websocketServer.clients]
+  for (const [what, close] of [
+    ['expired', () => { time.tick(10 * S) }],
+    ['revoked', async () => { t.equal(await s.app.wsAuth.revoke({ sessionId: 'mute' }), 1) }],
+    ['shut down', () => { for (const c of s.app.wsAuth.connections()) c.shutdown() }]
+  ] as const) {
+    // The revoked session stays revoked: every case has its own.
+    const client = connect(s.url, bearer(sign({ sid: what === 'revoked' ? 'mute' : `other-${what}`, exp: (time.now() + 10 * S) / 1000 })))
+    await client.frame('authenticated')
+    // Reading nothing more, the client never sees the close frame, so never answers it.
+    client.socket.pause()
+    await close()
+    await until(() => serverSockets().length === 1 && serverSockets()[0]?.readyState === 2)
+    await delay(50)
+    t.equal(serverSockets()[0]?.readyState, 2, `${what}: still closing while the clock stands`)
+    time.tick(3 * S - 1)
+    await delay(20)
+    t.equal(serverSockets()[0]?.readyState, 2, `${what}: still closing 1 ms before the close timeout`)
+    time.tick(1)
+    await until(() => serverSockets().length === 0)
+    t.pass(`${what}: cut off at the close timeout`)
+    client.socket.terminate()
+  }
 })
