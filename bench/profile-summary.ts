@@ -7,7 +7,9 @@ import { join } from 'node:path'
 // (tsx's loader thread writes a small one too).
 // `--from S` leaves out the first S seconds of each profile: a server's start-up (module loading,
 // on Node 22+ tsx's in-thread loader hooks) would otherwise blur what its requests cost.
-// Usage: node --import tsx bench/profile-summary.ts DIR [top] [--from S]
+// `--to S` leaves out what came after S seconds, so that one stretch (an expiry burst) can be
+// read alone.
+// Usage: node --import tsx bench/profile-summary.ts DIR [top] [--from S] [--to S]
 
 interface ProfileNode {
   id: number
@@ -43,7 +45,7 @@ function area (node: ProfileNode): string {
   return 'other'
 }
 
-function summarize (path: string, top: number, fromUs: number): string {
+function summarize (path: string, top: number, fromUs: number, toUs: number): string {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as Profile
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const selfUs = new Map<number, number>()
@@ -51,7 +53,7 @@ function summarize (path: string, top: number, fromUs: number): string {
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0
     elapsedUs += delta
-    if (elapsedUs >= fromUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta)
+    if (elapsedUs >= fromUs && elapsedUs < toUs) selfUs.set(id, (selfUs.get(id) ?? 0) + delta)
   })
   const areas = new Map<string, number>()
   const functions = new Map<string, number>()
@@ -68,7 +70,7 @@ function summarize (path: string, top: number, fromUs: number): string {
     functions.set(key, (functions.get(key) ?? 0) + us)
   }
   const pct = (us: number): string => `${(us / busy * 100).toFixed(1).padStart(5)} %`
-  const lines = [`${path}: ${(busy / 1e6).toFixed(2)} s busy (idle excluded${fromUs > 0 ? `, from ${fromUs / 1e6} s on` : ''})`, '  by area:']
+  const lines = [`${path}: ${(busy / 1e6).toFixed(2)} s busy (idle excluded${fromUs > 0 ? `, from ${fromUs / 1e6} s on` : ''}${Number.isFinite(toUs) ? `, until ${toUs / 1e6} s` : ''})`, '  by area:']
   for (const [name, us] of [...areas].sort((a, b) => b[1] - a[1])) lines.push(`    ${pct(us)}  ${name}`)
   lines.push(`  top ${top} functions (self time):`)
   for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${pct(us)}  ${name}`)
@@ -78,9 +80,11 @@ function summarize (path: string, top: number, fromUs: number): string {
 const args = process.argv.slice(2)
 const from = args.indexOf('--from')
 const fromUs = from === -1 ? 0 : Number(args.splice(from, 2)[1]) * 1e6
+const to = args.indexOf('--to')
+const toUs = to === -1 ? Number.POSITIVE_INFINITY : Number(args.splice(to, 2)[1]) * 1e6
 const dir = args[0]
-if (dir === undefined || !Number.isFinite(fromUs)) {
-  process.stderr.write('usage: node --import tsx bench/profile-summary.ts DIR [top] [--from S]\n')
+if (dir === undefined || !Number.isFinite(fromUs) || Number.isNaN(toUs) || toUs <= fromUs) {
+  process.stderr.write('usage: node --import tsx bench/profile-summary.ts DIR [top] [--from S] [--to S]\n')
   process.exit(2)
 }
 const top = Number(args[1] ?? 25)
@@ -89,5 +93,5 @@ for (const target of readdirSync(dir).sort()) {
   if (!statSync(targetDir).isDirectory()) continue
   const files = readdirSync(targetDir).filter((name) => name.endsWith('.cpuprofile')).map((name) => join(targetDir, name))
   const main = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]
-  if (main !== undefined) process.stdout.write(`${summarize(main, top, fromUs)}\n\n`)
+  if (main !== undefined) process.stdout.write(`${summarize(main, top, fromUs, toUs)}\n\n`)
 }

@@ -63,7 +63,8 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
         t.ok(variant.rate.median > 0, `${scenario.id}/${variant.id} did some work`)
         t.match(variant.serverCpuUsPerOp, { median: Number })
       }
-      if (variant.ratio !== undefined) t.match(variant.ratio, { vs: String, rate: { median: Number } })
+      // A rate scenario's ratio is of rates; the expiry burst's, of p99 lateness.
+      if (variant.ratio !== undefined) t.match(variant.ratio, { vs: String, [variant.rate === undefined ? 'latencyP99' : 'rate']: { median: Number } }, `${scenario.id}/${variant.id} ratio`)
     }
   }
 
@@ -93,6 +94,7 @@ t.test('bench --smoke runs every scenario and writes well-formed results', async
   t.match(floor?.metrics, { closedWith4440: Math.round(burst?.metrics.connections * 1000 / burst?.metrics.spreadMs), sendLoopMs: Number }, 'the floor: bare closed one burst with 4440 in one loop')
   t.type(floor?.latencyMs?.p99, 'number', 'the floor\'s lateness is measured')
   t.type(results.targets.find((target: { name: string }) => target.name === 'expiry_burst_late_p99_vs_floor')?.value, 'number', 'the burst is judged against its floor')
+  t.match(burst?.variants[0]?.ratio, { vs: 'bare-close-burst', latencyP99: { rounds: [Number] } }, 'one ratio per round (smoke: one round)')
 
   t.ok(results.targets.length >= 16, 'one entry per target')
   for (const target of results.targets as Array<Record<string, unknown>>) {
