@@ -19,7 +19,7 @@ import type { ConnectionRegistry } from './registry.ts'
 import { revocationMatches, type Revocation, type RevocationQuery } from './revocation.ts'
 import { queryOf } from './revocation-tracker.ts'
 import { hook, type SocketHooks, kAfterSend, kBeforeSend, kClosed, kMessage, kPong } from './socket-hooks.ts'
-import { authErrorFrame, encodeAuthenticated, encodeClosingAuthError, sendEncodedFrame, sendFrame } from './socket-io.ts'
+import { authErrorFrame, encodeAuthenticated, sendClosingError, sendEncodedFrame, sendFrame } from './socket-io.ts'
 import { TokenBucket, type RateLimit } from './token-bucket.ts'
 import type { TokenVerifier, Verification, VerifiedCredential } from './verifier.ts'
 
@@ -443,14 +443,11 @@ export class AuthenticatedConnection extends EventEmitter<AuthenticatedConnectio
   #closeWith (error: ErrorDefinition, message?: string): boolean {
     if (this.#state !== OPEN) return false
     this.#startClosing()
-    const socket = this.#socket
-    if (socket.readyState !== WebSocket.OPEN) return true
     // `auth_error` and the close frame in one write (ws corks each frame on its own, so
     // apart they are two system calls): half the writes of a burst of expiries.
     const stream = this.#request.raw.socket
     stream.cork()
-    sendEncodedFrame(socket, encodeClosingAuthError(error, message))
-    socket.close(error.closeCode, error.code)
+    sendClosingError(this.#socket, error, message)
     stream.uncork()
     return true
   }

@@ -59,8 +59,17 @@ export function encodeClosingAuthError (error: ErrorDefinition, message: string 
   return text
 }
 
-/** Sends `auth_error` with `closing: true`, then closes with the error's close code. */
-export function closeWithError (socket: WebSocket, error: ErrorDefinition, timeoutMs: number, clock: Clock, message?: string): void {
+/**
+ * Sends `auth_error` with `closing: true`, then the close frame with the error's close code
+ * (the reason is the error code). Nothing bounds the closing handshake: see {@link closeWithError}.
+ */
+export function sendClosingError (socket: WebSocket, error: ErrorDefinition, message?: string): void {
   sendEncodedFrame(socket, encodeClosingAuthError(error, message))
+  if (socket.readyState === WebSocket.OPEN) socket.close(error.closeCode, error.code)
+}
+
+/** {@link sendClosingError}, and the socket destroyed if the peer does not complete the close within `timeoutMs`. */
+export function closeWithError (socket: WebSocket, error: ErrorDefinition, timeoutMs: number, clock: Clock, message?: string): void {
+  sendClosingError(socket, error, message)
   closeSocket(socket, error.closeCode, error.code, timeoutMs, clock)
 }

@@ -2,6 +2,7 @@ import { ERRORS } from '../../protocol/index.ts'
 // The very frame the plugin sends before an expiry close, so the floor writes the same bytes.
 import { authErrorFrame } from '../../plugin/socket-io.ts'
 import type { CloseBurstResult } from '../server/close-burst.ts'
+import type { ServerHandle } from '../orchestrator/processes.ts'
 import { control } from '../shared/control-client.ts'
 import { controlCommand } from '../shared/control-command.ts'
 import { mergeHistograms, summarize, type LatencySummary } from '../shared/histogram.ts'
@@ -12,7 +13,6 @@ import type { ScenarioResult, VariantResult } from '../report/types.ts'
 import { clientSpec } from './clients.ts'
 import { closePool, openPool } from './pools.ts'
 import type { Scenario, ScenarioContext } from './scenario.ts'
-import type { ServerHandle } from '../orchestrator/processes.ts'
 
 function base (scenario: Pick<Scenario, 'id' | 'title' | 'unit' | 'description'>, context: ScenarioContext, startedS: number): Omit<ScenarioResult, 'variants'> {
   return {
@@ -150,8 +150,9 @@ export const expiryBurstScenario: Scenario = {
       context.progress.line(`round ${r + 1}/${context.mode.rounds}: plugin p99 ÷ floor p99 = ${Number.isFinite(ratio) ? ratio.toFixed(3) : '—'}`)
     }
     const variant = expiryVariant(expiry, true, plugin)
-    variant.ratio = { vs: 'bare-close-burst', latencyP99: spread(plugin.map((round, r) => p99Of(round.measurement) / p99Of(floor[r]?.measurement))) }
     const floorVariant = variantOf('bare-close-burst', `bare @fastify/websocket closing ${burst} connections at one instant in one loop (the floor)`, 'bare', floor.map((f) => f.measurement))
+    const floorP99 = floorVariant.latencyP99Ms?.rounds ?? []
+    variant.ratio = { vs: 'bare-close-burst', latencyP99: spread((variant.latencyP99Ms?.rounds ?? []).map((p99, r) => p99 / (floorP99[r] ?? Number.NaN))) }
     floorVariant.metrics = {
       held: Math.min(...floor.map((f) => f.measurement.extra.held ?? 0)),
       closedWith4440: Math.min(...floor.map((f) => f.measurement.extra.closed ?? 0)),
